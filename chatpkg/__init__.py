@@ -1,0 +1,3 @@
+"""chatpkg: build Python packages one tested, committed step at a time."""
+
+__version__ = "0.1.0"

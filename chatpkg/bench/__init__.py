@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures; compare within one run."""

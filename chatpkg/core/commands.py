@@ -1,0 +1,134 @@
+"""Slash commands, as plain text, for any front end.
+
+Each command is a method returning the lines to show; the REPL prints them,
+the TUI can show them in its chat pane. Turn logic stays in the session.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatpkg.core.context import build_context
+from chatpkg.core.events import Notice, TurnRedone, TurnUndone
+from chatpkg.core.models import Model
+from chatpkg.core.session import Session
+from chatpkg.core.testrun import TestReport
+
+HELP = {
+    "/undo": "go back to the previous turn's commit",
+    "/redo": "go forward again to the turn you undid",
+    "/diff": "/diff [turn]: the changes a turn made (default: the current one)",
+    "/test": "run the tests now",
+    "/files": "list the workspace files (M: changed, ?: new, not committed)",
+    "/history": "the turns of this session",
+    "/tokens": "context tokens: last request, next request, budget",
+    "/model": "/model [name]: show or switch the model",
+    "/help": "this help",
+    "/quit": "leave (also Ctrl-D)",
+}
+COMMANDS = tuple(HELP)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    text: str
+    quit: bool = False
+
+
+class Commands:
+    def __init__(self, session: Session, resolve_model: Callable[[str], Model]) -> None:
+        self.session = session
+        self.resolve_model = resolve_model
+
+    def run(self, line: str) -> CommandResult:
+        try:
+            name, *args = shlex.split(line.strip())
+        except ValueError as exc:
+            return CommandResult(f"cannot read the command: {exc}")
+        handler = getattr(self, "do_" + name.lstrip("/"), None)
+        if name not in HELP or handler is None:
+            return CommandResult(f"unknown command {name}; /help lists them")
+        try:
+            return handler(*args)
+        except TypeError:
+            return CommandResult(f"usage: {HELP[name]}")
+
+    def do_help(self) -> CommandResult:
+        width = max(map(len, HELP))
+        lines = [f"{name.ljust(width)}  {text}" for name, text in HELP.items()]
+        lines.append("Anything else is a request for the next turn.")
+        return CommandResult("\n".join(lines))
+
+    def do_quit(self) -> CommandResult:
+        return CommandResult("bye", quit=True)
+
+    def do_undo(self) -> CommandResult:
+        event = self.session.undo()
+        if isinstance(event, TurnUndone):
+            return CommandResult(
+                f"back at turn {self.session.position} ({event.from_commit[:7]} kept for /redo)"
+            )
+        return CommandResult(event.message if isinstance(event, Notice) else str(event))
+
+    def do_redo(self) -> CommandResult:
+        event = self.session.redo()
+        if isinstance(event, TurnRedone):
+            return CommandResult(f"forward to turn {event.turn} ({event.to_commit[:7]})")
+        return CommandResult(event.message if isinstance(event, Notice) else str(event))
+
+    def do_diff(self, turn: str = "") -> CommandResult:
+        state = self.session.state
+        number = int(turn) if turn.isdigit() else self.session.position
+        record = state.turns.get(number)
+        if record is None or record.commit is None:
+            return CommandResult(f"turn {number} has no commit" if number else "no turn yet")
+        return CommandResult(self.session.workspace.diff(record.parent, record.commit) or "(no changes)")
+
+    def do_test(self) -> CommandResult:
+        report: TestReport = self.session.runner.run(self.session.workspace.root)
+        return CommandResult(report.for_model())
+
+    def do_files(self) -> CommandResult:
+        ws = self.session.workspace
+        changed = set(ws.changed_paths())
+        files = ws.text_files()
+        lines = [f"{'M' if p in changed else ' '} {p}" for p in files]
+        lines += [f"? {p}" for p in sorted(changed - set(files))]
+        return CommandResult("\n".join(lines) or "(no files)")
+
+    def do_history(self) -> CommandResult:
+        state = self.session.state
+        if not state.turns:
+            return CommandResult("no turns yet")
+        lines = []
+        for number, record in sorted(state.turns.items()):
+            mark = "*" if number in state.active else ("undone" if number in state.redo else "")
+            sha = record.commit[:7] if record.commit else "-------"
+            outcome = record.tests or record.outcome
+            lines.append(f"{number:>3} {sha} {mark:<6} {record.text.splitlines()[0][:50]}  ({outcome})")
+        lines.append(f"at turn {self.session.position}; * = in the workspace")
+        return CommandResult("\n".join(lines))
+
+    def do_tokens(self) -> CommandResult:
+        s = self.session
+        report = s.state.last_report()
+        context = build_context(
+            "",
+            s.workspace.text_files(),
+            s.state.history(),
+            last_tests=TestReport.from_dict(report).for_model() if report else None,
+            edit_format=s.settings.edit_format,
+            budget=s.budget,
+        )
+        return CommandResult(
+            f"last request: {s.last_prompt_tokens} tokens; next request: about {context.prompt_tokens}"
+            f" tokens before your message; budget {s.budget} of {s.model.context_window}"
+        )
+
+    def do_model(self, name: str = "") -> CommandResult:
+        if not name:
+            return CommandResult(f"model: {self.session.model.name}")
+        self.session.model = self.resolve_model(name)
+        return CommandResult(f"model: {self.session.model.name}")

@@ -1,0 +1,161 @@
+"""What the model is shown for a turn, within its token budget.
+
+Messages run from the most stable part to the least stable one, so providers
+and local engines can reuse a cached prefix: the system prompt, then the
+compact history of earlier turns (append-only), then the workspace files, the
+last test report and the request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatpkg.core.models import Message
+from chatpkg.core.tokens import count_message_tokens, count_tokens
+
+ROLE = """\
+You are chatpkg, an expert Python engineer working in a git repository that holds a \
+Python package. Each user message asks for one step. Make that step by editing files; \
+chatpkg applies your edits, runs the tests with pytest, and shows you any failures.
+"""
+
+WHOLE_FORMAT = """\
+# How to edit files
+For every file you create or change, write its path on a line by itself, then a fenced \
+code block with the COMPLETE new content of the file. Never elide code with comments \
+like "rest unchanged": keep every existing definition you were not asked to remove.
+
+Example:
+
+mypkg/text.py
+```python
+def shout(text):
+    return text.upper()
+```
+"""
+
+DIFF_FORMAT = """\
+# How to edit files
+Change files with SEARCH/REPLACE blocks. Write the file path on a line by itself, then:
+
+mypkg/text.py
+```python
+<<<<<<< SEARCH
+def shout(text):
+    return text
+=======
+def shout(text):
+    return text.upper()
+>>>>>>> REPLACE
+```
+
+SEARCH must copy the current lines exactly. To create a file, leave SEARCH empty.
+"""
+
+RULES = """\
+# Rules
+- Only edit files inside the repository, with relative paths.
+- Put tests in tests/test_*.py as plain pytest functions; test what the step asks.
+- Reply with the edits and at most a few sentences; do not repeat unchanged files.
+"""
+
+FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT}
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """An earlier turn as the model sees it: the request and what came of it."""
+
+    turn: int
+    request: str
+    files: tuple[str, ...]
+    tests: str
+
+    def as_messages(self) -> list[Message]:
+        changed = ", ".join(self.files) or "nothing"
+        return [
+            {"role": "user", "content": self.request},
+            {"role": "assistant", "content": f"(turn {self.turn}: edited {changed}; tests: {self.tests})"},
+        ]
+
+
+@dataclass(frozen=True)
+class Context:
+    messages: list[Message]
+    prompt_tokens: int
+    budget: int
+    dropped_history: int
+    files_shown: tuple[str, ...]
+
+
+def system_prompt(edit_format: str) -> str:
+    return "\n".join([ROLE, FORMATS.get(edit_format, WHOLE_FORMAT), RULES])
+
+
+def render_files(files: dict[str, str]) -> str:
+    return "\n".join(f"{path}\n```\n{text.rstrip()}\n```\n" for path, text in files.items())
+
+
+def _mentioned(request: str, files: dict[str, str]) -> set[str]:
+    words = set(re.findall(r"[\w./-]+", request))
+    return {p for p in files if p in words or p.rsplit("/", 1)[-1] in words}
+
+
+def _select_files(files: dict[str, str], request: str, recent: set[str], budget: int) -> dict[str, str]:
+    """All files when they fit; otherwise the named and recently edited ones first."""
+    if sum(count_tokens(t) for t in files.values()) <= budget:
+        return files
+    wanted = [p for p in files if p in _mentioned(request, files) | recent]
+    chosen: dict[str, str] = {}
+    used = 0
+    for path in wanted:
+        cost = count_tokens(files[path])
+        if used + cost <= budget:
+            chosen[path] = files[path]
+            used += cost
+    return chosen
+
+
+def turn_message(request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None) -> str:
+    parts = ["# Repository files", render_files(shown) if shown else "(no files shown)"]
+    hidden = sorted(set(files) - set(shown))
+    if hidden:
+        parts += ["# Other files (not shown; name them to see them)", "\n".join(hidden)]
+    if last_tests:
+        parts += ["# Last test report", last_tests]
+    parts += ["# Request", request]
+    return "\n\n".join(parts)
+
+
+def build_context(
+    request: str,
+    files: dict[str, str],
+    history: list[HistoryItem],
+    *,
+    last_tests: str | None,
+    edit_format: str,
+    budget: int,
+) -> Context:
+    """Messages for a turn's first round, dropping the oldest history first."""
+    system = {"role": "system", "content": system_prompt(edit_format)}
+    recent = {f for item in history[-2:] for f in item.files}
+    shown = _select_files(files, request, recent, budget // 2)
+    final = {"role": "user", "content": turn_message(request, files, shown, last_tests)}
+    kept = list(history)
+    while True:
+        messages = [system, *(m for item in kept for m in item.as_messages()), final]
+        tokens = count_message_tokens(messages)
+        if tokens <= budget or not kept:
+            break
+        kept.pop(0)
+    return Context(messages, tokens, budget, len(history) - len(kept), tuple(shown))
+
+
+def repair_message(problem: str, files: dict[str, str]) -> str:
+    """The message that sends a failed round back to the model."""
+    parts = [problem]
+    if files:
+        parts += ["# Current content of the files you edited", render_files(files)]
+    parts.append("Fix this now: reply with the edits, in the same format.")
+    return "\n\n".join(parts)

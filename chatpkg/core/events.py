@@ -1,0 +1,262 @@
+"""The typed events a session emits.
+
+A turn is a stream of these. Front ends render them, the transcript stores the
+persistent ones (one JSON object per line), and replay reads them back.
+Each event is a frozen dataclass with a stable wire ``kind``; ``to_dict`` and
+``event_from_dict`` are the only (de)serialisers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+_EVENT_TYPES: dict[str, type[Event]] = {}
+
+E = TypeVar("E", bound="type[Event]")
+
+
+def _register(cls: E) -> E:
+    _EVENT_TYPES[cls.kind] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events. ``persistent`` events go to the transcript."""
+
+    kind: ClassVar[str] = "event"
+    persistent: ClassVar[bool] = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind}
+        data.update(dataclasses.asdict(self))
+        return data
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Build the event a transcript line describes; unknown fields are ignored."""
+    kind = data.get("kind")
+    cls = _EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# --- workspace state -------------------------------------------------------
+
+
+@_register
+@dataclass(frozen=True)
+class WorkspaceSnapshot(Event):
+    """The workspace a session started from, so replay can rebuild it.
+
+    ``files`` maps path -> text for every tracked text file, ``modes`` the
+    modes other than 100644; ``complete`` is false when binary files or a
+    tree too large to embed were left out (replay then cannot rebuild it).
+    """
+
+    kind: ClassVar[str] = "workspace"
+    commit: str
+    tree: str
+    files: dict[str, str]
+    modes: dict[str, str] = field(default_factory=dict)
+    complete: bool = True
+
+
+@_register
+@dataclass(frozen=True)
+class UserEditsCommitted(Event):
+    """Changes the user made by hand, committed before a turn touched anything.
+
+    ``files`` maps path -> new text, or None for a deleted file.
+    """
+
+    kind: ClassVar[str] = "user_edits"
+    commit: str
+    tree: str
+    files: dict[str, str | None]
+
+
+@_register
+@dataclass(frozen=True)
+class SessionResumed(Event):
+    kind: ClassVar[str] = "resumed"
+    head: str
+    chatpkg_version: str
+    model: str
+
+
+# --- a turn ------------------------------------------------------------------
+
+
+@_register
+@dataclass(frozen=True)
+class TurnStarted(Event):
+    kind: ClassVar[str] = "turn"
+    turn: int
+    text: str
+    parent: str
+
+
+@_register
+@dataclass(frozen=True)
+class ModelRequest(Event):
+    """A summary of what was sent: not the messages themselves."""
+
+    kind: ClassVar[str] = "request"
+    turn: int
+    round: int
+    model: str
+    prompt_tokens: int
+    budget: int
+    messages: int
+    dropped_history: int = 0
+
+
+@dataclass(frozen=True)
+class ModelDelta(Event):
+    """A streamed piece of the reply; shown live, never stored."""
+
+    kind: ClassVar[str] = "delta"
+    persistent: ClassVar[bool] = False
+    turn: int
+    round: int
+    text: str
+
+
+@_register
+@dataclass(frozen=True)
+class ModelReply(Event):
+    kind: ClassVar[str] = "reply"
+    turn: int
+    round: int
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cost: float | None = None
+
+
+@_register
+@dataclass(frozen=True)
+class EditsApplied(Event):
+    """``files`` maps each written path to its git blob id (None: deleted)."""
+
+    kind: ClassVar[str] = "edits"
+    turn: int
+    round: int
+    files: dict[str, str | None]
+
+
+@_register
+@dataclass(frozen=True)
+class EditsRejected(Event):
+    """The reply could not be applied; ``reason`` is what the model is told."""
+
+    kind: ClassVar[str] = "edits_rejected"
+    turn: int
+    round: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TestsStarted(Event):
+    kind: ClassVar[str] = "tests_started"
+    __test__: ClassVar[bool] = False
+    persistent: ClassVar[bool] = False
+    turn: int
+    round: int
+
+
+@_register
+@dataclass(frozen=True)
+class TestsRun(Event):
+    """``report`` is ``TestReport.to_dict()``."""
+
+    kind: ClassVar[str] = "tests"
+    __test__: ClassVar[bool] = False
+    turn: int
+    round: int
+    report: dict[str, Any]
+
+
+@_register
+@dataclass(frozen=True)
+class RepairRound(Event):
+    """Round ``round`` is a repair; ``cause`` is "tests" or "format"."""
+
+    kind: ClassVar[str] = "repair"
+    turn: int
+    round: int
+    cause: str
+    used: int
+    budget: int
+
+
+@_register
+@dataclass(frozen=True)
+class TurnCommitted(Event):
+    kind: ClassVar[str] = "commit"
+    turn: int
+    commit: str
+    tree: str
+    message: str
+    parent: str
+
+
+@_register
+@dataclass(frozen=True)
+class TurnEnded(Event):
+    """How the turn ended: committed, no_edits, cancelled or error."""
+
+    kind: ClassVar[str] = "turn_end"
+    turn: int
+    outcome: str
+    rounds: int
+    format_repairs: int
+    test_repairs: int
+    tests: str = ""
+    commit: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@_register
+@dataclass(frozen=True)
+class ErrorOccurred(Event):
+    kind: ClassVar[str] = "error"
+    turn: int | None
+    error: str
+    message: str
+
+
+# --- moving between turns ------------------------------------------------------
+
+
+@_register
+@dataclass(frozen=True)
+class TurnUndone(Event):
+    kind: ClassVar[str] = "undo"
+    turn: int
+    from_commit: str
+    to_commit: str
+
+
+@_register
+@dataclass(frozen=True)
+class TurnRedone(Event):
+    kind: ClassVar[str] = "redo"
+    turn: int
+    from_commit: str
+    to_commit: str
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """A line for the user that changes nothing (e.g. why undo refused)."""
+
+    kind: ClassVar[str] = "notice"
+    persistent: ClassVar[bool] = False
+    message: str

@@ -1,0 +1,79 @@
+"""Plain-text lines for events, shared by the REPL, replay and scripts.
+
+Front ends with richer widgets may render events their own way; this is the
+one place that says, in words, what an event means to the user.
+"""
+
+from __future__ import annotations
+
+from chatpkg.core.events import (
+    EditsApplied,
+    EditsRejected,
+    ErrorOccurred,
+    Event,
+    Notice,
+    RepairRound,
+    SessionResumed,
+    TestsRun,
+    TurnCommitted,
+    TurnEnded,
+    TurnRedone,
+    TurnUndone,
+    UserEditsCommitted,
+)
+from chatpkg.core.testrun import TestReport
+
+INDENT = "  "
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def describe_event(event: Event) -> str | None:
+    """One or more lines saying what happened; None for events shown otherwise."""
+    text = _describe(event)
+    if text is None:
+        return None
+    return "\n".join(INDENT + line for line in text.splitlines())
+
+
+def _describe(event: Event) -> str | None:
+    if isinstance(event, EditsApplied):
+        return "edited: " + ", ".join(sorted(event.files))
+    if isinstance(event, EditsRejected):
+        return "reply not applied: " + event.reason
+    if isinstance(event, TestsRun):
+        summary = TestReport.from_dict(event.report).summary()
+        after = f"  (after {_plural(event.round, 'repair round')})" if event.round else ""
+        return f"tests: {summary}{after}"
+    if isinstance(event, RepairRound):
+        why = "the tests fail" if event.cause == "tests" else "the reply could not be applied"
+        return f"repair {event.used}/{event.budget}: {why}"
+    if isinstance(event, TurnCommitted):
+        return f"committed {event.commit[:7]}  turn {event.turn}"
+    if isinstance(event, TurnEnded):
+        return _describe_end(event)
+    if isinstance(event, ErrorOccurred):
+        return f"error: {event.message}"
+    if isinstance(event, UserEditsCommitted):
+        return f"committed your own edits ({', '.join(sorted(event.files))}) as {event.commit[:7]}"
+    if isinstance(event, TurnUndone):
+        return f"undid turn {event.turn}: back at {event.to_commit[:7]} ({event.from_commit[:7]} kept for /redo)"
+    if isinstance(event, TurnRedone):
+        return f"redid turn {event.turn}: at {event.to_commit[:7]}"
+    if isinstance(event, SessionResumed):
+        return f"resumed the session at {event.head[:7]}"
+    if isinstance(event, Notice):
+        return event.message
+    return None
+
+
+def _describe_end(event: TurnEnded) -> str | None:
+    if event.outcome == "committed":
+        return None
+    if event.outcome == "no_edits":
+        return "no edits: nothing committed"
+    if event.outcome == "cancelled":
+        return "cancelled: nothing committed"
+    return "turn failed: nothing committed"

@@ -1,0 +1,341 @@
+"""The session engine: turns that edit the workspace, run the tests, and are recorded.
+
+``Session.run_turn`` is a generator of events. Each step of a turn is a small
+method of ``TurnRun`` taking plain values: context -> model -> edits -> tests
+-> repair -> commit. Every persistent event is written to the transcript and
+folded into the session state before the front end sees it, so what the user
+sees, what is stored and what undo knows are the same thing.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from chatpkg.core.cancel import CancelToken, TurnCancelled
+from chatpkg.core.context import build_context, repair_message
+from chatpkg.core.edits import EditError, apply_edits, parse_edits
+from chatpkg.core.events import (
+    EditsApplied,
+    EditsRejected,
+    ErrorOccurred,
+    Event,
+    ModelDelta,
+    ModelReply,
+    ModelRequest,
+    Notice,
+    RepairRound,
+    TestsRun,
+    TestsStarted,
+    TurnCommitted,
+    TurnEnded,
+    TurnRedone,
+    TurnStarted,
+    TurnUndone,
+    UserEditsCommitted,
+)
+from chatpkg.core.models import Message, Model, ModelError, Usage
+from chatpkg.core.state import SessionState
+from chatpkg.core.testrun import TestReport
+from chatpkg.core.tokens import count_message_tokens
+from chatpkg.core.transcript import Transcript
+from chatpkg.core.workspace import Workspace
+
+MIN_BUDGET = 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_repairs: int = 2  # rounds spent on failing tests
+    max_format_repairs: int = 2  # rounds spent on replies that could not be applied
+    edit_format: str = "whole"
+    test_timeout: float = 60.0
+    context_budget: int | None = None  # tokens; None: the model's window minus the reserve
+    reserve_output_tokens: int = 2048
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class TestRunner(Protocol):
+    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport: ...
+
+
+def commit_message(turn: int, text: str, tests: str, session_id: str) -> str:
+    """First line <= 72 chars, the request in the body, trailers last."""
+    first = " ".join(text.split())
+    subject = f"turn {turn}: {first}"
+    if len(subject) > 72:
+        subject = subject[:71].rstrip() + "…"
+    return f"{subject}\n\n{text.strip()}\n\nTests: {tests}\n\nChatpkg-Session: {session_id}\nChatpkg-Turn: {turn}\n"
+
+
+class Session:
+    """One conversation over one workspace. Not thread-safe: one turn at a time."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        workspace: Workspace,
+        model: Model,
+        runner: TestRunner,
+        transcript: Transcript,
+        settings: Settings,
+        state: SessionState | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.workspace = workspace
+        self.model = model
+        self.runner = runner
+        self.transcript = transcript
+        self.settings = settings
+        self.state = state or SessionState()
+        self.last_prompt_tokens = 0
+
+    @property
+    def budget(self) -> int:
+        if self.settings.context_budget:
+            return self.settings.context_budget
+        return max(MIN_BUDGET, self.model.context_window - self.settings.reserve_output_tokens)
+
+    def emit(self, event: Event) -> Event:
+        """Record ``event`` (when persistent) and fold it into the state."""
+        if event.persistent:
+            self.transcript.append(event)
+        self.state.apply(event)
+        return event
+
+    def run_turn(self, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
+        if not text.strip():
+            raise ValueError("a turn needs a request")
+        yield from self.commit_user_edits()
+        yield from TurnRun(self, text.strip(), cancel or CancelToken()).run()
+
+    def commit_user_edits(self) -> Iterator[Event]:
+        """Commit what the user changed by hand, as its own commit, before a turn."""
+        turn = self.state.next_turn
+        message = f"user edits before turn {turn}\n\nChatpkg-Session: {self.session_id}\n"
+        result = self.workspace.commit_all(message)
+        if result is not None:
+            commit, files = result
+            yield self.emit(UserEditsCommitted(commit.sha, commit.tree, files))
+
+    # --- moving between turns ---------------------------------------------------
+
+    def undo(self) -> Event:
+        current = self.state.current
+        if current is None or current.commit is None:
+            return Notice("nothing to undo")
+        refusal = self._refuse_move(expected=current.commit, what="undo")
+        if refusal:
+            return refusal
+        self.workspace.move_to(current.parent)
+        return self.emit(TurnUndone(current.turn, current.commit, current.parent))
+
+    def redo(self) -> Event:
+        if not self.state.redo:
+            return Notice("nothing to redo")
+        record = self.state.turns[self.state.redo[-1]]
+        assert record.commit is not None
+        refusal = self._refuse_move(expected=record.parent, what="redo")
+        if refusal:
+            return refusal
+        self.workspace.move_to(record.commit)
+        return self.emit(TurnRedone(record.turn, record.parent, record.commit))
+
+    def _refuse_move(self, *, expected: str, what: str) -> Notice | None:
+        dirty = self.workspace.changed_paths()
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            return Notice(
+                f"{what} refused: uncommitted changes in {shown} would be lost. "
+                "Commit or discard them first (or send a message: they are committed as user edits)."
+            )
+        head = self.workspace.head().sha
+        if head != expected:
+            return Notice(
+                f"{what} refused: HEAD is {head[:7]}, not {expected[:7]} as chatpkg left it; "
+                f"commits made since would be dropped."
+            )
+        return None
+
+    @property
+    def position(self) -> int:
+        """The turn the workspace is at (0: before the first turn)."""
+        current = self.state.current
+        return current.turn if current else 0
+
+
+class TurnRun:
+    """One turn's rounds. Holds what changes within a turn; the steps are methods."""
+
+    def __init__(self, session: Session, text: str, cancel: CancelToken) -> None:
+        self.s = session
+        self.text = text
+        self.cancel = cancel
+        self.turn = session.state.next_turn
+        self.parent = session.workspace.head().sha
+        self.round = 0
+        self.format_repairs = 0
+        self.test_repairs = 0
+        self.edited: dict[str, str] = {}
+        self.report: TestReport | None = None
+        self.messages: list[Message] = []
+
+    def run(self) -> Iterator[Event]:
+        emit = self.s.emit
+        yield emit(TurnStarted(self.turn, self.text, self.parent))
+        try:
+            yield from self._rounds()
+            yield from self._finish()
+        except TurnCancelled:
+            self._rollback()
+            yield emit(self._ended("cancelled"))
+        except ModelError as exc:
+            self._rollback()
+            yield emit(ErrorOccurred(self.turn, "model", str(exc)))
+            yield emit(self._ended("error"))
+        except GeneratorExit:
+            # The front end stopped listening mid-turn: leave nothing half done.
+            self._rollback()
+            emit(self._ended("cancelled"))
+            raise
+        except Exception as exc:  # a bug must not leave a half-applied turn behind
+            self._rollback()
+            detail = "".join(traceback.format_exception(exc)[-3:]).strip()
+            yield emit(ErrorOccurred(self.turn, type(exc).__name__, f"{exc}\n{detail}"))
+            yield emit(self._ended("error"))
+
+    def _rounds(self) -> Iterator[Event]:
+        yield self._first_request()
+        while True:
+            reply = yield from self._ask()
+            problem, cause = yield from self._apply(reply)
+            if problem is None:
+                report = yield from self._test()
+                if report.ok:
+                    return
+                problem, cause = "# The tests fail\n\n" + report.for_model(), "tests"
+            if not self._may_repair(cause):
+                return
+            yield from self._repair(reply, cause, problem)
+
+    def _first_request(self) -> Event:
+        s = self.s
+        report = s.state.last_report()
+        last_tests = TestReport.from_dict(report).for_model() if report else None
+        context = build_context(
+            self.text,
+            s.workspace.text_files(),
+            s.state.history(),
+            last_tests=last_tests,
+            edit_format=s.settings.edit_format,
+            budget=s.budget,
+        )
+        self.messages = list(context.messages)
+        return self._request_event(context.prompt_tokens, context.dropped_history)
+
+    def _request_event(self, tokens: int, dropped: int = 0) -> Event:
+        self.s.last_prompt_tokens = tokens
+        event = ModelRequest(
+            self.turn, self.round, self.s.model.name, tokens, self.s.budget, len(self.messages), dropped
+        )
+        return self.s.emit(event)
+
+    def _ask(self) -> Iterator[Event]:
+        parts: list[str] = []
+        usage = Usage(0, 0)
+        started = time.monotonic()
+        for chunk in self.s.model.stream(self.messages, self.cancel):
+            self.cancel.raise_if_cancelled()
+            if isinstance(chunk, Usage):
+                usage = chunk
+            elif chunk:
+                parts.append(chunk)
+                yield self.s.emit(ModelDelta(self.turn, self.round, chunk))
+        self.cancel.raise_if_cancelled()
+        reply = "".join(parts)
+        seconds = round(time.monotonic() - started, 3)
+        yield self.s.emit(
+            ModelReply(
+                self.turn, self.round, reply, usage.prompt_tokens, usage.completion_tokens, seconds, usage.cost
+            )
+        )
+        return reply
+
+    def _apply(self, reply: str) -> Iterator[Event]:
+        try:
+            written = apply_edits(self.s.workspace.root, parse_edits(reply))
+        except EditError as exc:
+            yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
+            return f"# Your reply could not be applied\n\n{exc}", "format"
+        self.edited.update(written)
+        blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
+        yield self.s.emit(EditsApplied(self.turn, self.round, blobs))
+        return None, ""
+
+    def _test(self) -> Iterator[Event]:
+        yield self.s.emit(TestsStarted(self.turn, self.round))
+        report = self.s.runner.run(self.s.workspace.root, self.cancel)
+        if report.cancelled:
+            raise TurnCancelled()
+        self.report = report
+        yield self.s.emit(TestsRun(self.turn, self.round, report.to_dict()))
+        return report
+
+    def _may_repair(self, cause: str) -> bool:
+        settings = self.s.settings
+        if cause == "format":
+            return self.format_repairs < settings.max_format_repairs
+        return self.test_repairs < settings.max_repairs
+
+    def _repair(self, reply: str, cause: str, problem: str) -> Iterator[Event]:
+        if cause == "format":
+            self.format_repairs += 1
+            used, budget = self.format_repairs, self.s.settings.max_format_repairs
+        else:
+            self.test_repairs += 1
+            used, budget = self.test_repairs, self.s.settings.max_repairs
+        self.round += 1
+        yield self.s.emit(RepairRound(self.turn, self.round, cause, used, budget))
+        current = {p: (self.s.workspace.root / p).read_text(encoding="utf-8") for p in sorted(self.edited)}
+        self.messages += [
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": repair_message(problem, current)},
+        ]
+        yield self._request_event(count_message_tokens(self.messages))
+
+    def _finish(self) -> Iterator[Event]:
+        ws = self.s.workspace
+        changed = sorted(set(self.edited) & set(ws.changed_paths()))
+        if not changed:
+            yield self.s.emit(self._ended("no_edits"))
+            return
+        tests = self.report.summary() if self.report else "not run"
+        message = commit_message(self.turn, self.text, tests, self.s.session_id)
+        commit = ws.commit_paths(changed, message)
+        ws.set_ref(f"{self.s.session_id}/turn-{self.turn}", commit.sha)
+        subject = message.split("\n", 1)[0]
+        yield self.s.emit(TurnCommitted(self.turn, commit.sha, commit.tree, subject, self.parent))
+        yield self.s.emit(self._ended("committed", commit.sha, changed))
+
+    def _ended(self, outcome: str, commit: str | None = None, files: list[str] | None = None) -> TurnEnded:
+        rounds = self.round + 1
+        tests = self.report.summary() if self.report else ""
+        return TurnEnded(
+            self.turn, outcome, rounds, self.format_repairs, self.test_repairs, tests, commit, files or []
+        )
+
+    def _rollback(self) -> None:
+        if self.edited:
+            self.s.workspace.restore_paths(self.parent, sorted(self.edited))

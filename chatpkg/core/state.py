@@ -1,0 +1,83 @@
+"""A session's state, folded from its events.
+
+The same fold serves a live session and one resumed from its transcript, so
+undo, redo and the model's history survive a restart by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatpkg.core.context import HistoryItem
+from chatpkg.core.events import (
+    Event,
+    TestsRun,
+    TurnCommitted,
+    TurnEnded,
+    TurnRedone,
+    TurnStarted,
+    TurnUndone,
+)
+
+
+@dataclass
+class TurnRecord:
+    turn: int
+    text: str
+    parent: str
+    commit: str | None = None
+    outcome: str = "running"
+    files: tuple[str, ...] = ()
+    tests: str = ""
+    report: dict[str, Any] | None = None
+
+
+@dataclass
+class SessionState:
+    turns: dict[int, TurnRecord] = field(default_factory=dict)
+    active: list[int] = field(default_factory=list)  # committed turns, oldest first, up to HEAD
+    redo: list[int] = field(default_factory=list)  # undone turns, the next redo last
+
+    @property
+    def next_turn(self) -> int:
+        return max(self.turns, default=0) + 1
+
+    @property
+    def current(self) -> TurnRecord | None:
+        return self.turns[self.active[-1]] if self.active else None
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, TurnStarted):
+            self.turns[event.turn] = TurnRecord(event.turn, event.text, event.parent)
+        elif isinstance(event, TestsRun):
+            self.turns[event.turn].report = event.report
+        elif isinstance(event, TurnCommitted):
+            self.turns[event.turn].commit = event.commit
+            self.active.append(event.turn)
+            self.redo.clear()
+        elif isinstance(event, TurnEnded):
+            record = self.turns[event.turn]
+            record.outcome, record.files, record.tests = event.outcome, tuple(event.files), event.tests
+        elif isinstance(event, TurnUndone):
+            self.redo.append(self.active.pop())
+        elif isinstance(event, TurnRedone):
+            self.active.append(self.redo.pop())
+
+    def history(self) -> list[HistoryItem]:
+        """The active turns as the model sees them; undone turns are not there."""
+        return [
+            HistoryItem(r.turn, r.text, r.files, r.tests)
+            for r in (self.turns[n] for n in self.active)
+        ]
+
+    def last_report(self) -> dict[str, Any] | None:
+        current = self.current
+        return current.report if current else None
+
+
+def fold(events: list[Event]) -> SessionState:
+    state = SessionState()
+    for event in events:
+        state.apply(event)
+    return state

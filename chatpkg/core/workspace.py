@@ -1,0 +1,225 @@
+"""The git workspace a session edits (GitPython).
+
+A new or empty directory becomes a git repository holding a minimal package.
+An existing repository is used as it is. Turns are commits; undo and redo move
+the current branch between them; every turn commit also gets a ref under
+``refs/chatpkg/`` so that nothing chatpkg made is lost to ``git gc``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from chatpkg.core.scaffold import scaffold_files
+
+STATE_DIR = ".chatpkg"
+MAX_TEXT_FILE_BYTES = 64 * 1024
+FALLBACK_ACTOR = git.Actor("chatpkg", "chatpkg@localhost")
+
+
+class WorkspaceError(Exception):
+    """A git operation chatpkg refused or could not do; the message says why."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    tree: str
+
+
+class Workspace:
+    """A git work tree. All paths are POSIX paths relative to ``root``."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        if repo.working_tree_dir is None:
+            raise WorkspaceError("bare repositories are not supported")
+        self.root = Path(repo.working_tree_dir).resolve()
+
+    # --- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path, *, package: str | None = None) -> Workspace:
+        """Open ``root``; create the repository (and a package, if empty) as needed."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            repo = git.Repo(root)
+        except git.InvalidGitRepositoryError:
+            repo = git.Repo.init(root)
+        if repo.working_tree_dir is None or Path(repo.working_tree_dir).resolve() != root.resolve():
+            top = repo.working_tree_dir
+            raise WorkspaceError(f"{root} is inside the git repository {top}: open {top} instead")
+        workspace = cls(repo)
+        workspace._exclude_state_dir()
+        if not repo.head.is_valid():
+            workspace._first_commit(package or package_name_for(root))
+        return workspace
+
+    def _exclude_state_dir(self) -> None:
+        exclude = Path(self.repo.git_dir) / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        lines = exclude.read_text().splitlines() if exclude.exists() else []
+        if f"/{STATE_DIR}/" not in lines:
+            exclude.write_text("\n".join([*lines, f"/{STATE_DIR}/"]) + "\n")
+
+    def _first_commit(self, package: str) -> None:
+        if not self.changed_paths():
+            for rel, text in scaffold_files(package).items():
+                path = self.root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            message = f"chatpkg: new package {package}"
+        else:
+            message = "chatpkg: start tracking the workspace"
+        self.repo.git.add(A=True)
+        self._commit(message)
+
+    # --- reading ---------------------------------------------------------------
+
+    def head(self) -> Commit:
+        commit = self.repo.head.commit
+        return Commit(commit.hexsha, commit.tree.hexsha)
+
+    def tree_of(self, sha: str) -> str:
+        return self.repo.commit(sha).tree.hexsha
+
+    def changed_paths(self) -> list[str]:
+        """Paths that differ from HEAD, untracked files included (ignored ones not)."""
+        out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
+        paths: list[str] = []
+        entries = iter(out.split("\0"))
+        for entry in entries:
+            if not entry:
+                continue
+            code, path = entry[:2], entry[3:]
+            if code[0] in "RC":
+                paths.append(next(entries, ""))  # rename: the old path follows
+            paths.append(path)
+        return sorted({p for p in paths if p and not p.startswith(f"{STATE_DIR}/")})
+
+    def is_dirty(self) -> bool:
+        return bool(self.changed_paths())
+
+    def text_files(self, *, max_bytes: int = MAX_TEXT_FILE_BYTES) -> dict[str, str]:
+        """Tracked and untracked (not ignored) UTF-8 files up to ``max_bytes``."""
+        listed = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
+        files: dict[str, str] = {}
+        for rel in sorted(set(listed.split("\0")) - {""}):
+            path = self.root / rel
+            if rel.startswith(f"{STATE_DIR}/") or path.is_symlink() or not path.is_file():
+                continue
+            if path.stat().st_size > max_bytes:
+                continue
+            try:
+                files[rel] = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+        return files
+
+    def file_at(self, sha: str, rel: str) -> str | None:
+        try:
+            blob = self.repo.commit(sha).tree / rel
+        except KeyError:
+            return None
+        return blob.data_stream.read().decode("utf-8", errors="replace")
+
+    def diff(self, old: str, new: str) -> str:
+        return self.repo.git.diff(old, new, "--no-color", "--stat", "--patch")
+
+    @staticmethod
+    def blob_id(text: str) -> str:
+        """The git blob id of ``text``: how edits are compared in replay."""
+        data = text.encode("utf-8")
+        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+    # --- writing ---------------------------------------------------------------
+
+    def commit_all(self, message: str) -> tuple[Commit, dict[str, str | None]] | None:
+        """Commit every change (the user's hand edits); None when clean."""
+        paths = self.changed_paths()
+        if not paths:
+            return None
+        files = {p: self._read_or_none(p) for p in paths}
+        self.repo.git.add(A=True)
+        return self._commit(message), files
+
+    def commit_paths(self, paths: list[str], message: str) -> Commit:
+        """Commit exactly ``paths`` (added, changed or deleted)."""
+        self.repo.git.add("-A", "--", *paths)
+        return self._commit(message)
+
+    def _commit(self, message: str) -> Commit:
+        actor = None if self._has_identity() else FALLBACK_ACTOR
+        commit = self.repo.index.commit(message, author=actor, committer=actor, skip_hooks=True)
+        return Commit(commit.hexsha, commit.tree.hexsha)
+
+    def _has_identity(self) -> bool:
+        reader = self.repo.config_reader()
+        return bool(reader.get_value("user", "name", "")) and bool(reader.get_value("user", "email", ""))
+
+    def _read_or_none(self, rel: str) -> str | None:
+        path = self.root / rel
+        if not path.is_file():
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    def move_to(self, sha: str) -> None:
+        """Point the current branch (or detached HEAD) at ``sha``, work tree included."""
+        self.repo.head.reset(sha, index=True, working_tree=True)
+
+    def restore_paths(self, sha: str, paths: list[str]) -> None:
+        """Put ``paths`` back as they are in ``sha``; files new since then are removed.
+
+        Only these paths: anything else the user changed meanwhile is kept.
+        """
+        known = [rel for rel in paths if self.file_at(sha, rel) is not None]
+        if known:
+            self.repo.git.checkout(sha, "--", *known)
+        for rel in set(paths) - set(known):
+            path = self.root / rel
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+
+    def snapshot(self, sha: str, *, max_bytes: int = 2 * 1024 * 1024) -> tuple[dict[str, str], dict[str, str], bool]:
+        """Text files of commit ``sha``, their non-default modes, and whether that is all of it."""
+        files: dict[str, str] = {}
+        modes: dict[str, str] = {}
+        complete, total = True, 0
+        for item in self.repo.commit(sha).tree.traverse():
+            if item.type != "blob":
+                continue
+            data = item.data_stream.read()
+            total += len(data)
+            try:
+                files[item.path] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                complete = False
+                continue
+            if item.mode != 0o100644:
+                modes[item.path] = oct(item.mode)
+            if total > max_bytes:
+                return {}, {}, False
+        return files, modes, complete
+
+    def set_ref(self, name: str, sha: str) -> None:
+        git.Reference.create(self.repo, f"refs/chatpkg/{name}", sha, force=True)
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        return self.repo.is_ancestor(old, new)
+
+
+def package_name_for(root: Path) -> str:
+    """A valid import name from a directory name ("My Pkg-2" -> "my_pkg_2")."""
+    name = re.sub(r"\W+", "_", root.resolve().name.lower()).strip("_") or "mypkg"
+    return f"pkg_{name}" if name[0].isdigit() else name
+
+
+def workspace_state_dir(root: Path) -> Path:
+    return Path(os.fspath(root)) / STATE_DIR

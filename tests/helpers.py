@@ -1,0 +1,34 @@
+"""Helpers for tests: scripted replies and sessions on fresh workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatpkg.core.models import ScriptedModel
+from chatpkg.core.session import Session, Settings
+from chatpkg.core.store import open_session
+
+
+def whole(files: dict[str, str], prose: str = "Here are the edits.") -> str:
+    """A reply in the whole-file format."""
+    blocks = [f"{path}\n```python\n{text.rstrip()}\n```" for path, text in files.items()]
+    return prose + "\n\n" + "\n\n".join(blocks) + "\n"
+
+
+ADD_SRC = "def add(a, b):\n    return a + b\n"
+ADD_TEST = "from pkg.calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+ADD_REPLY = whole({"pkg/calc.py": ADD_SRC, "tests/test_calc.py": ADD_TEST})
+
+
+def make_session(root: Path, replies: list[str], **settings: object) -> tuple[Session, ScriptedModel]:
+    model = ScriptedModel(replies)
+    session, _ = open_session(root, model, settings=Settings(**settings), resume=False)  # type: ignore[arg-type]
+    return session, model
+
+
+def run(session: Session, text: str) -> list:  # type: ignore[type-arg]
+    return list(session.run_turn(text))
+
+
+def kinds(events: list) -> list[str]:  # type: ignore[type-arg]
+    return [e.kind for e in events if e.kind not in ("delta",)]
