@@ -94,7 +94,7 @@ def repl(
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     history = session.transcript.path.parent.parent / "input-history"
-    code = Repl(session, reader=make_reader(history), out=sys.stdout, resolve_model=_model).run()
+    code = Repl(session, reader=make_reader(history), out=sys.stdout, resolve_model=_model, keys=sys.stdin).run()
     sys.exit(code)
 
 

@@ -10,8 +10,11 @@ cancel of that turn.
 
 from __future__ import annotations
 
+import os
 import queue
+import select
 import sys
+import termios
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -27,12 +30,13 @@ from prompt_toolkit.output import Output
 
 from chatpkg.core.cancel import CancelToken
 from chatpkg.core.commands import COMMANDS, HELP, Commands
-from chatpkg.core.events import Event, ModelDelta, TurnEnded
+from chatpkg.core.events import Event, ModelDelta, Notice, TurnEnded
 from chatpkg.core.models import Model
 from chatpkg.core.render import describe_event
 from chatpkg.core.session import Session
 
 PROMPT = "> "
+PENDING = Notice("")  # "no event yet": lets the turn loop look at the keyboard
 
 
 class Reader(Protocol):
@@ -123,8 +127,10 @@ class Repl:
         reader: Reader,
         out: TextIO,
         resolve_model: Callable[[str], Model],
+        keys: TextIO | None = None,
     ) -> None:
         self.session = session
+        self.keys = keys  # the terminal to read Ctrl-C from during a turn
         self.reader = reader
         self.out = out
         self.commands = Commands(session, resolve_model)
@@ -156,16 +162,20 @@ class Repl:
     def turn(self, text: str) -> None:
         cancel = CancelToken()
         worker = BackgroundTurn(self.session.run_turn(text, cancel))
-        while True:
-            try:
-                event = worker.next_event()
-                if event is None:
-                    break
-                self.show(event)
-            except KeyboardInterrupt:
-                if not cancel.cancelled:
-                    cancel.cancel()
-                    self.say("\n  cancelling the turn ...")
+        with CtrlCKey(self.keys) as keys:
+            while True:
+                try:
+                    event = worker.next_event(timeout=0.1)
+                    if event is None:
+                        break
+                    if event is not PENDING:
+                        self.show(event)
+                    if keys.pressed():
+                        raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    if not cancel.cancelled:
+                        cancel.cancel()
+                        self.say("\n  cancelling the turn ...")
         if self.streaming:
             self.out.write("\n")
             self.streaming = False
@@ -207,19 +217,55 @@ class BackgroundTurn:
             self.box.put(exc)
         self.box.put(None)
 
-    def next_event(self) -> Event | None:
-        """The next event, or None when the turn is over."""
-        while True:
-            try:
-                item = self.box.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if item is None:
-                self.thread.join()
-                return None
-            if isinstance(item, BaseException):
-                raise item
-            return item
+    def next_event(self, timeout: float) -> Event | None:
+        """The next event, PENDING if none came within ``timeout``, None when the turn is over."""
+        try:
+            item = self.box.get(timeout=timeout)
+        except queue.Empty:
+            return PENDING
+        if item is None:
+            self.thread.join()
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class CtrlCKey:
+    """While a turn runs, Ctrl-C on a terminal is read as a key, not sent as SIGINT.
+
+    A terminal's SIGINT goes to the whole foreground process group: it would
+    also kill the git processes GitPython keeps open, and the turn could not
+    roll back cleanly. So the terminal's ISIG flag is turned off for the turn
+    and Ctrl-C (byte 0x03) is read here; other keys typed meanwhile are dropped.
+    """
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.fd = stream.fileno() if stream is not None and stream.isatty() else None
+        self.saved: list | None = None  # type: ignore[type-arg]
+
+    def __enter__(self) -> CtrlCKey:
+        if self.fd is not None:
+            self.saved = termios.tcgetattr(self.fd)
+            quiet = termios.tcgetattr(self.fd)
+            quiet[3] &= ~(termios.ISIG | termios.ICANON | termios.ECHO)
+            termios.tcsetattr(self.fd, termios.TCSANOW, quiet)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None and self.saved is not None:
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+
+    def pressed(self) -> bool:
+        if self.fd is None:
+            return False
+        pressed = False
+        while select.select([self.fd], [], [], 0)[0]:
+            data = os.read(self.fd, 1024)
+            if not data:
+                break
+            pressed = pressed or b"\x03" in data
+        return pressed
 
 
 def make_reader(history: Path | None) -> Reader:

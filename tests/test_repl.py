@@ -123,3 +123,21 @@ def test_slash_commands_complete() -> None:
     completions = SlashCompleter().get_completions(Document("/h"), CompleteEvent())
     assert sorted(c.text for c in completions) == ["/help", "/history"]
     assert list(SlashCompleter().get_completions(Document("add /h"), CompleteEvent())) == []
+
+
+def test_ctrl_c_on_a_terminal_is_read_as_a_key_during_a_turn() -> None:
+    import os
+    import termios
+
+    from chatpkg.repl import CtrlCKey
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "r") as terminal:
+        before = termios.tcgetattr(slave)[3]
+        with CtrlCKey(terminal) as keys:
+            assert not termios.tcgetattr(slave)[3] & termios.ISIG  # no SIGINT to git children
+            assert not keys.pressed()
+            os.write(master, b"ab\x03")
+            assert keys.pressed()
+        assert termios.tcgetattr(slave)[3] == before
+    os.close(master)

@@ -198,23 +198,25 @@ class TurnRun:
         try:
             yield from self._rounds()
             yield from self._finish()
+            return
         except TurnCancelled:
-            self._rollback()
-            yield emit(self._ended("cancelled"))
+            outcome, error = "cancelled", None
         except ModelError as exc:
-            self._rollback()
-            yield emit(ErrorOccurred(self.turn, "model", str(exc)))
-            yield emit(self._ended("error"))
+            outcome, error = "error", ErrorOccurred(self.turn, "model", str(exc))
         except GeneratorExit:
             # The front end stopped listening mid-turn: leave nothing half done.
-            self._rollback()
+            for event in self._rollback():
+                emit(event)
             emit(self._ended("cancelled"))
             raise
         except Exception as exc:  # a bug must not leave a half-applied turn behind
-            self._rollback()
             detail = "".join(traceback.format_exception(exc)[-3:]).strip()
-            yield emit(ErrorOccurred(self.turn, type(exc).__name__, f"{exc}\n{detail}"))
-            yield emit(self._ended("error"))
+            outcome, error = "error", ErrorOccurred(self.turn, type(exc).__name__, f"{exc}\n{detail}")
+        if error is not None:
+            yield emit(error)
+        for event in self._rollback():
+            yield emit(event)
+        yield emit(self._ended(outcome))
 
     def _rounds(self) -> Iterator[Event]:
         yield self._first_request()
@@ -336,6 +338,13 @@ class TurnRun:
             self.turn, outcome, rounds, self.format_repairs, self.test_repairs, tests, commit, files or []
         )
 
-    def _rollback(self) -> None:
-        if self.edited:
+    def _rollback(self) -> list[Event]:
+        """Put back the files this turn wrote; say so if even that fails."""
+        if not self.edited:
+            return []
+        try:
             self.s.workspace.restore_paths(self.parent, sorted(self.edited))
+        except Exception as exc:  # the turn must still end, and say what is left behind
+            left = ", ".join(sorted(self.edited))
+            return [ErrorOccurred(self.turn, "rollback", f"could not restore {left}: {exc}")]
+        return []
