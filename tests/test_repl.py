@@ -77,10 +77,19 @@ def test_a_backslash_continues_a_message_on_the_next_line(root: Path, tmp_path: 
     assert read_transcript(path).events[1].text == "Add add(a, b).\nAnd test it."  # type: ignore[attr-defined]
 
 
-def test_a_failed_turn_makes_the_script_exit_non_zero(root: Path) -> None:
-    result = CliRunner(env={"CHATPKG_MODEL": ""}).invoke(main, ["repl", "-w", str(root)], input="Add add.\n")
+def test_a_failed_turn_makes_the_script_exit_non_zero(root: Path, tmp_path: Path) -> None:
+    replies = tmp_path / "none.json"
+    replies.write_text("[]")
+    result = CliRunner().invoke(main, ["repl", "-w", str(root), "-m", f"scripted:{replies}"], input="Add add.\n")
     assert result.exit_code == 1
-    assert "error: no model configured" in result.output and "turn failed: nothing committed" in result.output
+    assert "has no more replies" in result.output and "turn failed: nothing committed" in result.output
+
+
+def test_without_any_model_the_repl_says_how_to_choose_one(root: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("chatpkg.cli.default_model_spec", lambda: None)
+    result = CliRunner().invoke(main, ["repl", "-w", str(root)], input="Add add.\n")
+    assert result.exit_code == 1
+    assert "error: no model configured: start chatpkg with --model" in result.output
 
 
 def test_prompt_toolkit_input_sends_on_enter(root: Path) -> None:

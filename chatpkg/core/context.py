@@ -26,27 +26,26 @@ For every file you create or change, write its path on a line by itself, then a 
 code block with the COMPLETE new content of the file. Never elide code with comments \
 like "rest unchanged": keep every existing definition you were not asked to remove.
 
-Example:
+The shape of each edit (placeholders in angle brackets):
 
-mypkg/text.py
+<path of the file, e.g. pkg/module.py>
 ```python
-def shout(text):
-    return text.upper()
+<the complete new content of that file>
 ```
 """
 
 DIFF_FORMAT = """\
 # How to edit files
-Change files with SEARCH/REPLACE blocks. Write the file path on a line by itself, then:
+Change files with SEARCH/REPLACE blocks. Write the file path on a line by itself, then the block. Example, from another project (its file is not in this repository):
 
-mypkg/text.py
+geometry/shapes.py
 ```python
 <<<<<<< SEARCH
-def shout(text):
-    return text
+def square_area(side):
+    return side
 =======
-def shout(text):
-    return text.upper()
+def square_area(side):
+    return side * side
 >>>>>>> REPLACE
 ```
 
@@ -57,10 +56,36 @@ RULES = """\
 # Rules
 - Only edit files inside the repository, with relative paths.
 - Put tests in tests/test_*.py as plain pytest functions; test what the step asks.
+- Every module you import must already exist or be created in the same reply.
 - Reply with the edits and at most a few sentences; do not repeat unchanged files.
 """
 
-FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT}
+MERGE_FORMAT = """\
+# How to edit files
+For every file you create or change, write its path on a line by itself, then a fenced \
+code block.
+- For a new file, or a file that is not Python, write the complete file.
+- For an existing Python file, write only the new or changed functions, classes and \
+statements of the file. chatpkg merges them into the file by name: a def or class with \
+an existing name replaces it, everything else is added at the end. New imports go to \
+the top.
+- To change one method, write its class with only that method; the other methods are kept.
+- Never repeat unchanged code, and never write "..." or "rest unchanged".
+
+Example, from another project (its file is not in this repository): to change `square_area` and add `circle_area` in geometry/shapes.py, write:
+
+geometry/shapes.py
+```python
+def square_area(side):
+    return side * side
+
+
+def circle_area(radius):
+    return 3.14159 * radius * radius
+```
+"""
+
+FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT, "merge": MERGE_FORMAT}
 
 
 @dataclass(frozen=True)
@@ -117,8 +142,29 @@ def _select_files(files: dict[str, str], request: str, recent: set[str], budget:
     return chosen
 
 
+def packages(files: dict[str, str]) -> list[str]:
+    """Top-level import packages of the repository (folders with an __init__.py)."""
+    found = {p.split("/")[-2] for p in files if p.endswith("/__init__.py") and p.count("/") == 1}
+    found |= {p.split("/")[1] for p in files if p.startswith("src/") and p.endswith("/__init__.py") and p.count("/") == 2}
+    return sorted(found - {"tests"})
+
+
+def layout_hint(files: dict[str, str]) -> str | None:
+    names = packages(files)
+    if len(names) != 1:
+        return None
+    name = names[0]
+    return (
+        f"The package is `{name}`: put code in {name}/<module>.py files and import it in tests "
+        f"as `from {name}.<module> import ...`."
+    )
+
+
 def turn_message(request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None) -> str:
     parts = ["# Repository files", render_files(shown) if shown else "(no files shown)"]
+    hint = layout_hint(files)
+    if hint:
+        parts.append(hint)
     hidden = sorted(set(files) - set(shown))
     if hidden:
         parts += ["# Other files (not shown; name them to see them)", "\n".join(hidden)]

@@ -19,7 +19,7 @@ class FileEdit:
     """One change to one file, as the model asked for it."""
 
     path: str
-    kind: str  # "whole" or "replace"
+    kind: str  # "whole", "replace" or "merge" (Python code merged by name)
     content: str = ""
     search: str = ""
     replace: str = ""
@@ -52,12 +52,21 @@ _DIFF_LANGS = frozenset({"diff", "patch", "udiff"})
 _MARKDOWN_LANGS = frozenset({"markdown", "md"})
 _WRAPPERS = "*`\"' "
 
-_FORMAT_HELP = (
-    "To create or replace a file, put its path on its own line, then the complete file "
-    "in a fenced code block:\n\npkg/module.py\n```python\n<complete file>\n```\n\n"
+_SR_HELP = (
     "To change part of a file, send a SEARCH/REPLACE block:\n\npkg/module.py\n```python\n"
     "<<<<<<< SEARCH\n<exact lines from the current file>\n=======\n<new lines>\n"
     ">>>>>>> REPLACE\n```"
+)
+_FORMAT_HELP = (
+    "To create or replace a file, put its path on its own line, then the complete file "
+    "in a fenced code block:\n\npkg/module.py\n```python\n<complete file>\n```\n\n" + _SR_HELP
+)
+
+_MERGE_HELP = (
+    "To change a Python file, put its path on its own line, then a fenced code block with only "
+    "the new or changed functions, classes and statements; chatpkg merges them into the file by "
+    "name:\n\npkg/module.py\n```python\n<new or changed code>\n```\n\n"
+    "To create a file, send the complete file the same way."
 )
 
 
@@ -159,7 +168,10 @@ def _dedent(lines: list[str], indent: int) -> list[str]:
 class _Parser:
     """Walks the reply once; each block consumes its lines so no path is used twice."""
 
-    def __init__(self, reply: str) -> None:
+    def __init__(self, reply: str, merge: bool = False) -> None:
+        self.merge = merge
+        self.help = _MERGE_HELP if merge else _FORMAT_HELP
+        self.sr_help = _SR_HELP if merge else _FORMAT_HELP
         self.lines = reply.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self.edits: list[FileEdit] = []
         self.pathless: list[str] = []  # languages of code blocks that named no file
@@ -203,7 +215,7 @@ class _Parser:
         if path is None:
             raise MalformedReply(
                 f"The <<<<<<< SEARCH block at reply line {i + 1} has no file path. Put the path "
-                f"of the file to change on the line just before it.\n\n{_FORMAT_HELP}"
+                f"of the file to change on the line just before it.\n\n{self.sr_help}"
             )
         search, j = self._collect(i + 1, _DIVIDER, path, "=======")
         replace, j = self._collect(j + 1, _REPLACE, path, ">>>>>>> REPLACE")
@@ -225,7 +237,7 @@ class _Parser:
             found = "the reply ended first"
         raise MalformedReply(
             f"The SEARCH/REPLACE block for {path} is missing its `{name}` line ({found}). "
-            f"Send the block again in this form:\n\n{_FORMAT_HELP}"
+            f"Send the block again in this form:\n\n{self.sr_help}"
         )
 
     def _fence(self, i: int, fence: _Fence) -> int:
@@ -272,28 +284,35 @@ class _Parser:
             self.pathless.append(lang)
         elif not closed:
             closer = fence.char * fence.length
+            again = "the block" if self.merge else "the complete file"
             raise MalformedReply(
                 f"Your reply ended inside the code block for {path} (it was never closed with "
-                f"{closer}); send the complete file again, ending the block with {closer}."
+                f"{closer}); send {again} again, ending the block with {closer}."
             )
         elif lang in _DIFF_LANGS:
             raise MalformedReply(
                 f"The {lang} block for {path} looks like a diff, which cannot be applied. "
-                f"Send the complete file or SEARCH/REPLACE blocks instead.\n\n{_FORMAT_HELP}"
+                f"Send {'a code block' if self.merge else 'the complete file'} or SEARCH/REPLACE blocks "
+                f"instead.\n\n{self.help}"
             )
         else:
-            self.edits.append(FileEdit(_normalise(path), "whole", content=_file_text(body)))
+            kind = "merge" if self.merge else "whole"
+            self.edits.append(FileEdit(_normalise(path), kind, content=_file_text(body)))
 
 
-def parse_edits(reply: str) -> list[FileEdit]:
-    """Every edit in the reply, in reply order; raises rather than guess at intent."""
-    parser = _Parser(reply)
+def parse_edits(reply: str, *, edit_format: str = "whole") -> list[FileEdit]:
+    """Every edit in the reply, in reply order; raises rather than guess at intent.
+
+    With ``edit_format="merge"`` a fenced block for a file is a "merge" edit (only the
+    new or changed code, merged by name when applied) instead of a "whole" one;
+    SEARCH/REPLACE blocks stay "replace" edits in every format."""
+    parser = _Parser(reply, merge=edit_format == "merge")
     edits = parser.run()
     if edits:
         return edits
     if any(lang in _CODE_LANGS for lang in parser.pathless):
         raise MalformedReply(
             "Your reply has a code block without a file path, so no file was changed. "
-            f"Put the file path on the line just before each code block.\n\n{_FORMAT_HELP}"
+            f"Put the file path on the line just before each code block.\n\n{parser.help}"
         )
-    raise NoEdits(f"Your reply contained no file edits.\n\n{_FORMAT_HELP}")
+    raise NoEdits(f"Your reply contained no file edits.\n\n{parser.help}")

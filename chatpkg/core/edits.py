@@ -6,7 +6,8 @@ files already written. The text of every ``EditError`` is addressed to the
 model, so the session can send it back verbatim and get a corrected reply.
 
 Parsing lives in :mod:`chatpkg.core.edit_parser`; its public names are
-re-exported here so existing imports keep working.
+re-exported here so existing imports keep working. Merging a "merge" edit into
+a Python file lives in :mod:`chatpkg.core.merge`.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from chatpkg.core.edit_parser import (
     _normalise,
     parse_edits,
 )
+from chatpkg.core.merge import InvalidMergeBlock, bound_names, is_python_path, merge_python, top_level_names
 
 __all__ = [
-    "EditError", "FileEdit", "MalformedReply", "NoEdits", "SearchNotFound", "UnsafePath",
-    "apply_edits", "parse_edits", "plan_edits", "safe_path",
+    "DroppedDefinitions", "EditError", "FileEdit", "InvalidMergeBlock", "MalformedReply", "NoEdits",
+    "SearchNotFound", "UnsafePath", "apply_edits", "parse_edits", "plan_edits", "safe_path", "top_level_names",
 ]
 
 
@@ -41,6 +43,21 @@ class UnsafePath(EditError):
 
 class SearchNotFound(EditError):
     """A SEARCH section matches nothing, so applying it would guess."""
+
+
+class DroppedDefinitions(EditError):
+    """A whole-file edit leaves out top-level functions or classes the file has."""
+
+    def __init__(self, path: str, names: list[str]) -> None:
+        self.path, self.names = path, names
+        listed = ", ".join(f"`{n}`" for n in names)
+        super().__init__(
+            f"Your new version of {path} leaves out {listed}, which the current file defines, so "
+            f"nothing was written. Send the complete file again, keeping every existing definition "
+            f"({listed} included), or use SEARCH/REPLACE blocks to change only part of it:\n\n"
+            f"{path}\n```python\n<<<<<<< SEARCH\n<exact lines from the current file>\n=======\n"
+            "<new lines>\n>>>>>>> REPLACE\n```"
+        )
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -236,9 +253,24 @@ def _load(path: Path, rel: str) -> _Target:
     return _Target(rel, path, old, mode, decoded.replace("\r\n", "\n"), "\r\n" in decoded)
 
 
-def _apply_one(target: _Target, edit: FileEdit) -> str:
+def _check_dropped(target: _Target, edit: FileEdit) -> None:
+    """Refuses a whole Python file that no longer binds a top-level def or class it had."""
+    if target.text is None or not is_python_path(target.rel):
+        return
+    dropped = top_level_names(target.text) - bound_names(edit.content)
+    if dropped:
+        raise DroppedDefinitions(target.rel, sorted(dropped))
+
+
+def _apply_one(target: _Target, edit: FileEdit, guard_deletions: bool = False) -> str:
     if edit.kind == "whole":
+        if guard_deletions:
+            _check_dropped(target, edit)
         return edit.content
+    if edit.kind == "merge":
+        if target.text is None or not is_python_path(target.rel):  # new, binary or not Python
+            return edit.content
+        return merge_python(target.text, edit.content, path=target.rel)
     if edit.kind != "replace":
         raise EditError(f"Unknown edit kind {edit.kind!r} for {target.rel}.")
     if target.text is None and target.old is not None:
@@ -262,7 +294,7 @@ def _apply_one(target: _Target, edit: FileEdit) -> str:
     return new
 
 
-def _plan(root: Path, edits: list[FileEdit]) -> list[_Target]:
+def _plan(root: Path, edits: list[FileEdit], guard_deletions: bool = False) -> list[_Target]:
     """Every file's final state, computed in memory; the first problem raises."""
     if not Path(root).is_dir():
         raise EditError(f"The workspace {root} does not exist.")
@@ -271,14 +303,17 @@ def _plan(root: Path, edits: list[FileEdit]) -> list[_Target]:
         rel = _normalise(edit.path)
         path = safe_path(root, edit.path)
         target = targets.get(path) or _load(path, rel)
-        target.text = _apply_one(target, edit)
+        target.text = _apply_one(target, edit, guard_deletions)
         targets[path] = target
     return list(targets.values())
 
 
-def plan_edits(root: Path, edits: list[FileEdit]) -> dict[str, str]:
-    """Validates every edit and returns ``path -> new text`` without writing anything."""
-    return {t.rel: t.encoded().decode("utf-8") for t in _plan(root, edits)}
+def plan_edits(root: Path, edits: list[FileEdit], *, guard_deletions: bool = False) -> dict[str, str]:
+    """Validates every edit and returns ``path -> new text`` without writing anything.
+
+    With ``guard_deletions`` a whole-file edit of an existing Python file that drops
+    one of its top-level functions or classes raises ``DroppedDefinitions``."""
+    return {t.rel: t.encoded().decode("utf-8") for t in _plan(root, edits, guard_deletions)}
 
 
 def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
@@ -327,9 +362,9 @@ def _rollback(written: list[_Target], created: list[Path]) -> list[str]:
     return failed
 
 
-def apply_edits(root: Path, edits: list[FileEdit]) -> dict[str, str]:
-    """Plans, then writes every changed file; on a failed write undoes the others."""
-    targets = _plan(root, edits)
+def apply_edits(root: Path, edits: list[FileEdit], *, guard_deletions: bool = False) -> dict[str, str]:
+    """Plans (see ``plan_edits``), then writes every changed file; on a failed write undoes the others."""
+    targets = _plan(root, edits, guard_deletions)
     written: list[_Target] = []
     created: list[Path] = []
     try:

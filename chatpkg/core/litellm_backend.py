@@ -61,6 +61,9 @@ def _litellm() -> Any:
                 import litellm
             except Exception as exc:  # ImportError, or a broken install
                 raise ModelError(f"cannot load litellm: {exc}") from exc
+            from chatpkg.core.local_provider import register
+
+            register(litellm)
             litellm.telemetry = False
             litellm.suppress_debug_info = True
             litellm.set_verbose = False
@@ -166,6 +169,10 @@ class LiteLLMModel:
         self._context_window = int(value)
 
     def _lookup_context_window(self) -> int:
+        if self.name.startswith("local/"):
+            from chatpkg.core.local_provider import context_window
+
+            return context_window(self.name)
         try:
             info = _litellm().get_model_info(self.name)
             for key in ("max_input_tokens", "max_tokens"):

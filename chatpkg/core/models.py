@@ -89,11 +89,21 @@ class ScriptedModel:
 
 
 def resolve_model(spec: str) -> Model:
-    """A model from a CLI spec: ``scripted:FILE`` or any litellm model string."""
+    """A model from a CLI spec: ``scripted:FILE``, ``local:FILE.gguf`` or any litellm model string.
+
+    ``local/qwen2.5-coder-1.5b`` is the embedded model, run in process.
+    """
     if spec.startswith("scripted:"):
         return ScriptedModel.from_file(Path(spec.removeprefix("scripted:")))
     from chatpkg.core.litellm_backend import LiteLLMModel
 
+    if spec.startswith("local:"):
+        from chatpkg.core.local_provider import register_gguf
+
+        try:
+            spec = register_gguf(Path(spec.removeprefix("local:")))
+        except FileNotFoundError as exc:
+            raise ModelError(str(exc)) from exc
     return LiteLLMModel(spec)
 
 

@@ -9,6 +9,7 @@ sees, what is stored and what undo knows are the same thing.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ from chatpkg.core.transcript import Transcript
 from chatpkg.core.workspace import Workspace
 
 MIN_BUDGET = 1024
+REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ class TurnRun:
         self.edited: dict[str, str] = {}
         self.report: TestReport | None = None
         self.messages: list[Message] = []
+        # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
+        self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
 
     def run(self) -> Iterator[Event]:
         emit = self.s.emit
@@ -277,7 +281,8 @@ class TurnRun:
 
     def _apply(self, reply: str) -> Iterator[Event]:
         try:
-            written = apply_edits(self.s.workspace.root, parse_edits(reply))
+            edits = parse_edits(reply, edit_format=self.s.settings.edit_format)
+            written = apply_edits(self.s.workspace.root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatpkg import __version__
+from chatpkg.core.config import default_edit_format
 from chatpkg.core.events import SessionResumed, WorkspaceSnapshot
 from chatpkg.core.models import Model
 from chatpkg.core.session import Session, Settings, TestRunner
@@ -55,7 +56,7 @@ def open_session(
     workspace = Workspace.open(root)
     path = _pick_transcript(workspace.root, resume, session_id)
     if path is None:
-        settings = settings or Settings()
+        settings = settings or Settings(edit_format=default_edit_format(model.name))
         runner = runner or PytestRunner(timeout=settings.test_timeout)
         return _start(workspace, model, settings, runner, session_id), []
     transcript, contents = Transcript.open_existing(path)

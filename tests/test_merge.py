@@ -1,0 +1,305 @@
+"""Behaviour of the "merge" edit format and of the guard on whole-file edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatpkg.core.context import FORMATS, system_prompt
+from chatpkg.core.edits import (
+    DroppedDefinitions,
+    EditError,
+    FileEdit,
+    InvalidMergeBlock,
+    MalformedReply,
+    NoEdits,
+    apply_edits,
+    parse_edits,
+    plan_edits,
+    top_level_names,
+)
+from chatpkg.core.merge import merge_python
+
+F = "```"
+
+OLD = '''\
+"""Arithmetic."""
+import os
+
+
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+def mul(a, b):
+    return a * b
+'''
+
+
+def merged(new: str, old: str = OLD) -> str:
+    return merge_python(old, new)
+
+
+# ---------------------------------------------------------------- merge_python
+
+
+def test_changed_function_is_replaced_in_place_and_the_others_kept_in_order() -> None:
+    assert merged("def sub(a, b):\n    return b - a\n") == OLD.replace("return a - b", "return b - a")
+
+
+def test_new_function_is_appended() -> None:
+    assert merged("def div(a, b):\n    return a / b\n") == OLD + "\n\ndef div(a, b):\n    return a / b\n"
+
+
+def test_new_import_goes_after_the_last_import_and_known_imports_are_skipped() -> None:
+    new = "import os\nimport math\n\n\ndef root(x):\n    return math.sqrt(x)\n"
+    assert merged(new) == (
+        OLD.replace("import os\n", "import os\nimport math\n") + "\n\ndef root(x):\n    return math.sqrt(x)\n"
+    )
+
+
+def test_first_import_goes_after_the_module_docstring() -> None:
+    old = '"""Doc."""\n\nX = 1\n'
+    assert merge_python(old, "import sys\n\nY = sys.argv\n") == '"""Doc."""\n\nimport sys\n\nX = 1\n\nY = sys.argv\n'
+    assert merge_python("X = 1\n", "from os import path\n") == "from os import path\n\nX = 1\n"
+
+
+def test_from_import_of_a_new_name_is_added() -> None:
+    old = "from os import path\n\nX = 1\n"
+    assert merge_python(old, "from os import path, sep\n") == "from os import path\nfrom os import path, sep\n\nX = 1\n"
+
+
+def test_assignment_is_replaced_in_place() -> None:
+    old = "DEBUG = False\nLIMIT: int = 3\n\n\ndef f():\n    return LIMIT\n"
+    new = "LIMIT: int = 10\nDEBUG = True\n"
+    assert merge_python(old, new) == "DEBUG = True\nLIMIT: int = 10\n\n\ndef f():\n    return LIMIT\n"
+
+
+MAIN = 'def a():\n    return 1\n\n\nif __name__ == "__main__":\n    print(a())\n'
+
+
+def test_main_guard_stays_last() -> None:
+    new = "def b():\n    return 2\n\n\nprint(b())\n"
+    assert merge_python(MAIN, new) == (
+        'def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\nprint(b())\n\n\nif __name__ == "__main__":\n'
+        "    print(a())\n"
+    )
+
+
+def test_new_main_guard_replaces_the_old_one() -> None:
+    new = 'def b():\n    return 2\n\n\nif __name__ == "__main__":\n    print(a(), b())\n'
+    assert merge_python(MAIN, new) == (
+        'def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\nif __name__ == "__main__":\n    print(a(), b())\n'
+    )
+
+
+def test_statements_already_present_are_not_repeated() -> None:
+    old = 'import os\n\nprint("hi")\n\n\ndef a():\n    return 1\n'
+    new = 'import os\n\nprint("hi")\n\n\ndef a():\n    return 1\n\n\nprint("bye")\n'
+    assert merge_python(old, new) == old + '\n\nprint("bye")\n'
+
+
+def test_the_whole_file_sent_again_merges_to_itself() -> None:
+    assert merged(OLD) == OLD
+    assert merged(OLD.replace("a * b", "b * a")) == OLD.replace("a * b", "b * a")
+
+
+def test_decorators_are_replaced_with_the_function() -> None:
+    old = "import functools\n\n\n@functools.cache\n@staticmethod\ndef f(x):\n    return x\n\n\nY = 2\n"
+    new = "@functools.lru_cache(maxsize=2)\ndef f(x):\n    return x + 1\n"
+    assert merge_python(old, new) == (
+        "import functools\n\n\n@functools.lru_cache(maxsize=2)\ndef f(x):\n    return x + 1\n\n\nY = 2\n"
+    )
+
+
+def test_comments_above_a_definition_go_with_it() -> None:
+    old = "# adds\ndef add(a, b):\n    return a + b\n"
+    assert merge_python(old, "def add(a, b):\n    return b + a\n") == "# adds\ndef add(a, b):\n    return b + a\n"
+    assert merge_python(old, "# sums\ndef add(a, b):\n    return 0\n") == "# sums\ndef add(a, b):\n    return 0\n"
+
+
+CLASS = '''\
+class Stack:
+    """A stack."""
+
+    def __init__(self):
+        self.items = []
+
+    def push(self, x):
+        self.items.append(x)
+
+
+def helper():
+    return Stack()
+'''
+
+
+def test_a_complete_class_is_replaced_as_a_whole() -> None:
+    new = (
+        'class Stack(list):\n    """A list stack."""\n\n    def push(self, x):\n        self.append(x)\n\n'
+        "    def __init__(self):\n        pass\n"
+    )
+    assert merge_python(CLASS, new) == new + "\n\ndef helper():\n    return Stack()\n"
+
+
+def test_a_partial_class_is_merged_method_by_method() -> None:
+    new = "class Stack:\n    def pop(self):\n        return self.items.pop()\n\n    def push(self, x):\n        pass\n"
+    assert merge_python(CLASS, new) == (
+        'class Stack:\n    """A stack."""\n\n    def __init__(self):\n        self.items = []\n\n'
+        "    def push(self, x):\n        pass\n\n    def pop(self):\n        return self.items.pop()\n\n\n"
+        "def helper():\n    return Stack()\n"
+    )
+
+
+def test_elision_markers_do_not_replace_code() -> None:
+    new = "# ... existing code ...\n\ndef add(a, b):\n    ...\n\n\n...\n\n\ndef sub(a, b):\n    return 0\n"
+    assert merged(new) == OLD.replace("return a - b", "return 0")
+
+
+def test_a_replaced_assignment_gets_the_new_definitions_it_uses_before_it() -> None:
+    old = "def add(a, b):\n    return a + b\n\n\nOPS = {'add': add}\n\n\nprint(OPS)\n"
+    new = "def sub(a, b):\n    return a - b\n\n\nOPS = {'add': add, 'sub': sub}\n"
+    assert merge_python(old, new) == (
+        "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n"
+        "OPS = {'add': add, 'sub': sub}\n\n\nprint(OPS)\n"
+    )
+
+
+def test_invalid_new_code_is_an_error_naming_the_line() -> None:
+    with pytest.raises(InvalidMergeBlock, match=r"pkg/calc\.py is not valid Python \(line 2 of the block") as info:
+        merge_python(OLD, "def f():\n    return (1\n\nX = 2\n", path="pkg/calc.py")
+    assert isinstance(info.value, MalformedReply)
+    with pytest.raises(InvalidMergeBlock, match="send its class"):
+        merge_python(OLD, "    def method(self):\n        return 1\n", path="pkg/calc.py")
+
+
+def test_an_old_file_that_does_not_parse_gets_the_new_code_appended() -> None:
+    assert merge_python("def f(:\n", "X = 1\n") == "def f(:\n\n\nX = 1\n"
+
+
+def test_merge_into_an_empty_file_is_the_new_code() -> None:
+    assert merge_python("", "import os\n\nX = 1\n") == "import os\n\nX = 1\n"
+
+
+# ---------------------------------------------------------------- parsing and applying
+
+
+def test_parse_edits_in_merge_format_gives_merge_edits_and_keeps_search_replace() -> None:
+    reply = (
+        f"pkg/calc.py\n{F}python\ndef div(a, b):\n    return a / b\n{F}\n\n"
+        f"pkg/other.py\n{F}python\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n{F}\n"
+    )
+    assert parse_edits(reply, edit_format="merge") == [
+        FileEdit("pkg/calc.py", "merge", content="def div(a, b):\n    return a / b\n"),
+        FileEdit("pkg/other.py", "replace", search="X = 1\n", replace="X = 2\n"),
+    ]
+    assert [e.kind for e in parse_edits(reply)] == ["whole", "replace"]
+    assert [e.kind for e in parse_edits(reply, edit_format="diff")] == ["whole", "replace"]
+
+
+def test_merge_format_help_describes_merging() -> None:
+    with pytest.raises(NoEdits, match="only the new or changed functions"):
+        parse_edits("Nothing to do.", edit_format="merge")
+    with pytest.raises(NoEdits, match="complete file"):
+        parse_edits("Nothing to do.")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_apply_edits_merges_python_and_writes_new_and_other_files_whole(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD, "README.md": "# Old\n\nText.\n"})
+    reply = (
+        f"pkg/calc.py\n{F}python\ndef div(a, b):\n    return a / b\n{F}\n\n"
+        f"tests/test_calc.py\n{F}python\nfrom pkg.calc import div\n{F}\n\n"
+        f"README.md\n{F}markdown\n# New\n{F}\n"
+    )
+    written = apply_edits(tmp_path, parse_edits(reply, edit_format="merge"))
+    expected = {
+        "pkg/calc.py": OLD + "\n\ndef div(a, b):\n    return a / b\n",
+        "tests/test_calc.py": "from pkg.calc import div\n",
+        "README.md": "# New\n",
+    }
+    assert written == expected
+    assert {rel: (tmp_path / rel).read_text() for rel in expected} == expected
+
+
+def test_invalid_merge_block_writes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD})
+    edits = [FileEdit("pkg/new.py", "merge", content="X = 1\n"), FileEdit("pkg/calc.py", "merge", content="def (\n")]
+    with pytest.raises(EditError, match=r"pkg/calc\.py is not valid Python \(line 1"):
+        apply_edits(tmp_path, edits)
+    assert (tmp_path / "pkg/calc.py").read_text() == OLD
+    assert not (tmp_path / "pkg/new.py").exists()
+
+
+def test_merge_then_search_replace_on_the_same_file(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD})
+    edits = [
+        FileEdit("pkg/calc.py", "merge", content="def div(a, b):\n    return a / b\n"),
+        FileEdit("pkg/calc.py", "replace", search="a / b", replace="a // b"),
+    ]
+    assert plan_edits(tmp_path, edits) == {"pkg/calc.py": OLD + "\n\ndef div(a, b):\n    return a // b\n"}
+
+
+# ---------------------------------------------------------------- guard on whole-file edits
+
+
+def test_top_level_names() -> None:
+    assert top_level_names(OLD + "\nclass K:\n    def m(self):\n        pass\n") == {"add", "sub", "mul", "K"}
+    assert top_level_names("def f():\n    pass\nclass G(:\n") == {"f", "G"}
+
+
+def test_dropped_definitions_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD, "pkg/a.py": "A = 1\n"})
+    edits = [
+        FileEdit("pkg/a.py", "whole", content="A = 2\n"),
+        FileEdit("pkg/calc.py", "whole", content="def add(a, b):\n    return a + b\n"),
+    ]
+    with pytest.raises(DroppedDefinitions) as info:
+        apply_edits(tmp_path, edits, guard_deletions=True)
+    assert info.value.path == "pkg/calc.py"
+    assert info.value.names == ["mul", "sub"]
+    message = str(info.value)
+    assert "pkg/calc.py" in message and "`mul`, `sub`" in message
+    assert "Send the complete file again, keeping every existing definition" in message
+    assert "SEARCH/REPLACE" in message
+    assert (tmp_path / "pkg/calc.py").read_text() == OLD
+    assert (tmp_path / "pkg/a.py").read_text() == "A = 1\n"
+
+
+def test_guard_allows_complete_files_imports_of_moved_names_and_non_python(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD, "notes.txt": "def x\n"})
+    edits = [
+        FileEdit("pkg/calc.py", "whole", content="from pkg.ops import add, sub\n\n\ndef mul(a, b):\n    return 0\n"),
+        FileEdit("pkg/ops.py", "whole", content="def add(a, b):\n    return a + b\n"),
+        FileEdit("notes.txt", "whole", content="nothing\n"),
+    ]
+    assert set(apply_edits(tmp_path, edits, guard_deletions=True)) == {"pkg/calc.py", "pkg/ops.py", "notes.txt"}
+
+
+def test_guard_off_applies_whole_edits_as_before(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/calc.py": OLD})
+    edit = FileEdit("pkg/calc.py", "whole", content="def add(a, b):\n    return a + b\n")
+    assert apply_edits(tmp_path, [edit]) == {"pkg/calc.py": edit.content}
+    assert (tmp_path / "pkg/calc.py").read_text() == edit.content
+
+
+# ---------------------------------------------------------------- system prompt
+
+
+def test_merge_format_prompt_explains_merging_by_name() -> None:
+    prompt = system_prompt("merge")
+    assert FORMATS["merge"] in prompt
+    assert "only the new or changed functions" in prompt
+    assert "a def or class with an existing name replaces it" in prompt
+    assert "Never repeat unchanged code" in prompt
+    assert system_prompt("whole") != prompt and system_prompt("diff") != prompt
