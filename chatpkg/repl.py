@@ -144,6 +144,7 @@ class Repl:
     def run(self) -> int:
         """Read and answer messages until /quit or end of input; the exit status."""
         self.say(f"chatpkg on {self.session.workspace.root} with {self.session.model.name}; /help for commands")
+        _prepare_in_background(self.session.model)
         while True:
             try:
                 text = self.reader.read()
@@ -266,6 +267,21 @@ class CtrlCKey:
                 break
             pressed = pressed or b"\x03" in data
         return pressed
+
+
+def _prepare_in_background(model: Model) -> None:
+    """Load the model while the user types the first message; a failure shows at the first turn."""
+    prepare = getattr(model, "prepare", None)
+    if prepare is None:
+        return
+
+    def run() -> None:
+        try:
+            prepare()
+        except Exception:  # the first turn reports it, with the model's own message
+            pass
+
+    threading.Thread(target=run, name="chatpkg-prepare", daemon=True).start()
 
 
 def make_reader(history: Path | None) -> Reader:

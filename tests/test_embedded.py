@@ -82,3 +82,26 @@ def test_a_real_turn_with_the_embedded_model(root: Path) -> None:
     assert end.outcome == "committed" and end.files and set(end.files) <= written
     reply = next(e for e in events if e.kind == "reply")
     assert reply.completion_tokens > 0 and reply.prompt_tokens > 0  # type: ignore[attr-defined]
+
+
+def test_models_command_reports_the_default_and_the_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from chatpkg.cli import main
+
+    monkeypatch.setenv("CHATPKG_MODEL", "openai/gpt-4o-mini")
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0
+    assert "default model:  openai/gpt-4o-mini  (from $CHATPKG_MODEL)" in result.output
+    assert f"embedded model: {embedded.EMBEDDED_MODEL}" in result.output
+    monkeypatch.delenv("CHATPKG_MODEL")
+    monkeypatch.setattr("chatpkg.core.config.config_path", lambda: Path("/nonexistent/config.toml"))
+    result = CliRunner().invoke(main, ["models"])
+    assert f"default model:  {embedded.EMBEDDED_MODEL}\n" in result.output
+
+
+def test_a_gguf_path_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
+    from chatpkg.core.models import ModelError
+
+    with pytest.raises(ModelError, match="no GGUF file at"):
+        resolve_model(f"local:{tmp_path / 'missing.gguf'}")

@@ -57,10 +57,12 @@ def test_multi_turn_session_commits_each_turn_and_records_it(root: Path) -> None
     assert f"Chatpkg-Session: {session.session_id}\nChatpkg-Turn: 2" in message
     assert (root / "pkg" / "calc.py").read_text() == MUL_SRC
     # The second request carries the first turn as compact history and the current files.
-    second_request = model.asked[1]
-    assert second_request[1] == {"role": "user", "content": "Add a function add(a, b). Test it."}
-    assert "tests: 2 passed" in second_request[2]["content"]
-    assert "def add(a, b)" in second_request[-1]["content"]
+    (system, second_request) = model.asked[1]
+    assert system["role"] == "system" and second_request["role"] == "user"
+    assert "- turn 1: Add a function add(a, b). Test it. (edited pkg/calc.py, tests/test_calc.py; tests: 2 passed)" in (
+        second_request["content"]
+    )
+    assert "def add(a, b)" in second_request["content"]
     stored = [e.kind for e in read_transcript(session.transcript.path).events]
     assert stored.count("commit") == 2 and "delta" not in stored
 
@@ -243,8 +245,8 @@ def test_history_drops_oldest_turns_first_when_over_budget(root: Path) -> None:
     request = next(e for e in run(session, "Go back to add only.") if e.kind == "request")
 
     assert request.dropped_history == 1  # type: ignore[attr-defined]
-    contents = [m["content"] for m in model.asked[2]]
-    assert long_request not in contents and "Add mul(a, b)." in contents
+    content = model.asked[2][-1]["content"]
+    assert "Please be careful." not in content and "- turn 2: Add mul(a, b)." in content
     assert request.prompt_tokens <= 1050  # type: ignore[attr-defined]
 
 

@@ -42,8 +42,8 @@ def test_undone_turns_leave_the_models_history(root: Path) -> None:
     run(session, "Add mul(a, b).")
     session.undo()
     run(session, "Add mul again.")
-    contents = [m["content"] for m in model.asked[2]]
-    assert "Add add(a, b)." in contents and "Add mul(a, b)." not in contents
+    content = model.asked[2][-1]["content"]
+    assert "- turn 1: Add add(a, b)." in content and "Add mul(a, b)." not in content
 
 
 def test_a_new_turn_after_undo_drops_redo_but_keeps_a_ref(root: Path) -> None:

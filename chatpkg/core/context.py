@@ -1,9 +1,9 @@
 """What the model is shown for a turn, within its token budget.
 
 Messages run from the most stable part to the least stable one, so providers
-and local engines can reuse a cached prefix: the system prompt, then the
-compact history of earlier turns (append-only), then the workspace files, the
-last test report and the request.
+and local engines can reuse a cached prefix: the system prompt, then one user
+message holding the compact history of earlier turns (append-only), the
+workspace files, the last test report and the request.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ SEARCH must copy the current lines exactly. To create a file, leave SEARCH empty
 
 RULES = """\
 # Rules
+- Make the change the request asks for, in the files it is about; keep the rest as it is.
 - Only edit files inside the repository, with relative paths.
-- Put tests in tests/test_*.py as plain pytest functions; test what the step asks.
+- When the request asks for tests, put them in tests/test_*.py as plain pytest functions that import the code they test.
 - Every module you import must already exist or be created in the same reply.
 - Reply with the edits and at most a few sentences; do not repeat unchanged files.
 """
@@ -97,12 +98,10 @@ class HistoryItem:
     files: tuple[str, ...]
     tests: str
 
-    def as_messages(self) -> list[Message]:
+    def as_line(self) -> str:
         changed = ", ".join(self.files) or "nothing"
-        return [
-            {"role": "user", "content": self.request},
-            {"role": "assistant", "content": f"(turn {self.turn}: edited {changed}; tests: {self.tests})"},
-        ]
+        request = " ".join(self.request.split())
+        return f"- turn {self.turn}: {request} (edited {changed}; tests: {self.tests or 'not run'})"
 
 
 @dataclass(frozen=True)
@@ -160,6 +159,15 @@ def layout_hint(files: dict[str, str]) -> str | None:
     )
 
 
+def history_section(history: list[HistoryItem]) -> str:
+    """Earlier turns as a list inside the request, not as chat turns: a small model
+    imitates earlier assistant messages, so they must not look like replies."""
+    if not history:
+        return ""
+    lines = [item.as_line() for item in history]
+    return "# Earlier requests (done; their changes are in the files below)\n" + "\n".join(lines) + "\n\n"
+
+
 def turn_message(request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None) -> str:
     parts = ["# Repository files", render_files(shown) if shown else "(no files shown)"]
     hint = layout_hint(files)
@@ -187,10 +195,10 @@ def build_context(
     system = {"role": "system", "content": system_prompt(edit_format)}
     recent = {f for item in history[-2:] for f in item.files}
     shown = _select_files(files, request, recent, budget // 2)
-    final = {"role": "user", "content": turn_message(request, files, shown, last_tests)}
+    body = turn_message(request, files, shown, last_tests)
     kept = list(history)
     while True:
-        messages = [system, *(m for item in kept for m in item.as_messages()), final]
+        messages = [system, {"role": "user", "content": history_section(kept) + body}]
         tokens = count_message_tokens(messages)
         if tokens <= budget or not kept:
             break

@@ -50,7 +50,7 @@ _BAD_PATH_CHARS = frozenset("()<>{};=|,\"'`*!")
 _CODE_LANGS = frozenset({"", "python", "py", "python3"})
 _DIFF_LANGS = frozenset({"diff", "patch", "udiff"})
 _MARKDOWN_LANGS = frozenset({"markdown", "md"})
-_WRAPPERS = "*`\"' "
+_WRAPPERS = "*`\"' <>"  # <path> too: small models copy the prompt's placeholder brackets
 
 _SR_HELP = (
     "To change part of a file, send a SEARCH/REPLACE block:\n\npkg/module.py\n```python\n"

@@ -155,6 +155,15 @@ class LiteLLMModel:
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r})"
 
+    def prepare(self) -> None:
+        """Do the slow start-up now (import litellm; load a local model), e.g. while the user types."""
+        _litellm()
+        if self.name.startswith("local/"):
+            from chatpkg.core.llama_engine import engine_for
+            from chatpkg.core.local_provider import gguf_path
+
+            engine_for(gguf_path(self.name))
+
     # ------------------------------------------------------------------ info
 
     @property

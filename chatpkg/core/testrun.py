@@ -292,51 +292,34 @@ def _read_tail(path: Path) -> str:
     return trim_to_tokens(re.sub(r"\x1b\[[0-9;]*m", "", text), OUTPUT_TOKENS, keep="tail")
 
 
-class PytestRunner:
-    """Runs ``python -m pytest`` on a workspace, bounded in time and resources."""
+@dataclass(frozen=True)
+class SandboxRun:
+    code: int
+    outcome: str  # "done", "timeout" or "cancelled"
+    seconds: float
+    output: str  # the tail of stdout and stderr together
 
-    def __init__(
-        self,
-        *,
-        timeout: float = 60.0,
-        python: str = sys.executable,
-        cpu_seconds: int = 120,
-        memory_bytes: int = 2 * 1024**3,
-        file_size_bytes: int = 64 * 1024**2,
-        failure_token_budget: int = 1500,
-        extra_args: tuple[str, ...] = (),
-    ) -> None:
-        self.timeout = timeout
-        self.python = python
-        self.cpu_seconds = cpu_seconds
-        self.memory_bytes = memory_bytes
-        self.file_size_bytes = file_size_bytes
-        self.failure_token_budget = failure_token_budget
-        self.extra_args = tuple(extra_args)
 
-    def command(self, root: Path, junit: Path) -> list[str]:
-        return [
-            self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "-o", "junit_family=xunit1", "-o", "junit_logging=all",
-            "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
-            f"--rootdir={root}", *self.extra_args,
-        ]
+@dataclass(frozen=True)
+class Sandbox:
+    """Runs a command on a workspace: own process group, resource limits, no secrets, a timeout."""
 
-    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport:
-        root = Path(root).resolve()
-        with tempfile.TemporaryDirectory(prefix="chatpkg-pytest-") as tmp:
-            junit, log = Path(tmp) / "report.xml", Path(tmp) / "console.log"
-            started = time.monotonic()
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    self.command(root, junit), cwd=root, env=child_env(root),
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=_limiter(self.cpu_seconds, self.memory_bytes, self.file_size_bytes),
-                )
-                outcome = self._wait(proc, started, cancel)
-            seconds = time.monotonic() - started
-            return self._report(proc.returncode, outcome, seconds, junit, _read_tail(log))
+    timeout: float = 60.0
+    cpu_seconds: int = 120
+    memory_bytes: int = 2 * 1024**3
+    file_size_bytes: int = 64 * 1024**2
+
+    def run(self, command: list[str], root: Path, log: Path, cancel: CancelToken | None = None) -> SandboxRun:
+        started = time.monotonic()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                command, cwd=root, env=child_env(root),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_limiter(self.cpu_seconds, self.memory_bytes, self.file_size_bytes),
+            )
+            outcome = self._wait(proc, started, cancel)
+        return SandboxRun(proc.returncode, outcome, time.monotonic() - started, _read_tail(log))
 
     def _wait(self, proc: subprocess.Popen[bytes], started: float, cancel: CancelToken | None) -> str:
         """Wait for the child: "done", "timeout" or "cancelled" (group killed)."""
@@ -353,6 +336,42 @@ class PytestRunner:
             except subprocess.TimeoutExpired:
                 continue
             return "done"
+
+
+class PytestRunner:
+    """Runs ``python -m pytest`` on a workspace, bounded in time and resources."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 60.0,
+        python: str = sys.executable,
+        cpu_seconds: int = 120,
+        memory_bytes: int = 2 * 1024**3,
+        file_size_bytes: int = 64 * 1024**2,
+        failure_token_budget: int = 1500,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.timeout = timeout
+        self.python = python
+        self.sandbox = Sandbox(timeout, cpu_seconds, memory_bytes, file_size_bytes)
+        self.failure_token_budget = failure_token_budget
+        self.extra_args = tuple(extra_args)
+
+    def command(self, root: Path, junit: Path) -> list[str]:
+        return [
+            self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-o", "junit_family=xunit1", "-o", "junit_logging=all",
+            "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
+            f"--rootdir={root}", *self.extra_args,
+        ]
+
+    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport:
+        root = Path(root).resolve()
+        with tempfile.TemporaryDirectory(prefix="chatpkg-pytest-") as tmp:
+            junit = Path(tmp) / "report.xml"
+            run = self.sandbox.run(self.command(root, junit), root, Path(tmp) / "console.log", cancel)
+            return self._report(run.code, run.outcome, run.seconds, junit, run.output)
 
     def _report(self, code: int, outcome: str, seconds: float, junit: Path, output: str) -> TestReport:
         if outcome != "done":
