@@ -10,6 +10,7 @@ import pytest
 from helpers import kinds
 
 from chatpkg.core import embedded
+from chatpkg.core.config import default_edit_format
 from chatpkg.core.events import EditsApplied, TestsRun, TurnCommitted, TurnEnded
 from chatpkg.core.models import resolve_model
 from chatpkg.core.session import Settings
@@ -67,7 +68,8 @@ def test_the_embedded_model_is_installed_with_the_extra() -> None:
 def test_a_real_turn_with_the_embedded_model(root: Path) -> None:
     """One turn on Qwen2.5-Coder-1.5B through litellm, deterministic (temperature 0, seed 0)."""
     model = resolve_model(embedded.EMBEDDED_MODEL)
-    session, _ = open_session(root, model, settings=Settings(max_repairs=1), resume=False)
+    settings = Settings(max_repairs=1, edit_format=default_edit_format(embedded.EMBEDDED_MODEL))
+    session, _ = open_session(root, model, settings=settings, resume=False)
 
     events = list(session.run_turn("Add a function add(a, b) that returns the sum, with a pytest test."))
 

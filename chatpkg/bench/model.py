@@ -19,11 +19,12 @@ from chatpkg.core.llama_engine import DEFAULT_CONTEXT, engine_for, physical_core
 from chatpkg.core.models import Message, Usage
 from chatpkg.core.scaffold import scaffold_files
 
-MAX_TOKENS = 96
+MAX_TOKENS = 160
 REQUESTS = [
     "Add a function slugify(title) that lowercases the title and joins its words with '-'. Test it.",
     "Add word_count(text) returning a dict from each word to its count, ignoring case. Test it.",
     "Add a dataclass Task with a title and a due date, and a function overdue(tasks, today).",
+    "Add a function parse_duration(text) that turns '1h30m' into minutes. Test it.",
 ]
 
 

@@ -49,7 +49,7 @@ def default_model_spec(config: dict[str, object] | None = None) -> str | None:
 # The edit format each model does best with, measured on MTPB problems
 # (docs/benchmarks.md, "Edit formats"); others get "whole", which strong models
 # keep well-formed most often.
-MEASURED_EDIT_FORMATS: dict[str, str] = {"local/qwen2.5-coder-1.5b": "whole"}
+MEASURED_EDIT_FORMATS: dict[str, str] = {"local/qwen2.5-coder-1.5b": "merge"}
 
 
 def default_edit_format(model: str) -> str:

@@ -206,10 +206,29 @@ def build_context(
     return Context(messages, tokens, budget, len(history) - len(kept), tuple(shown))
 
 
-def repair_message(problem: str, files: dict[str, str]) -> str:
-    """The message that sends a failed round back to the model."""
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+
+
+def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
+    """Plain next steps for failures small models misread (prompt enhancement, as in Pygen)."""
+    hints: list[str] = []
+    local = set(packages(files))
+    for module in dict.fromkeys(MISSING_MODULE.findall(problem)):
+        if module.split(".")[0] in local and "." in module:
+            path = module.replace(".", "/") + ".py"
+            hints.append(f"The module {module} does not exist: create {path} with that code in this reply.")
+    for name, module in dict.fromkeys(MISSING_NAME.findall(problem)):
+        if module.split(".")[0] in local:
+            hints.append(f"{module} has no {name}: define {name} in {module.replace('.', '/')}.py in this reply.")
+    return hints
+
+
+def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str] | None = None) -> str:
+    """The message that sends a failed round back to the model; hints last, where small models look."""
     parts = [problem]
     if files:
         parts += ["# Current content of the files you edited", render_files(files)]
+    parts += repair_hints(problem, all_files or files)
     parts.append("Fix this now: reply with the edits, in the same format.")
     return "\n\n".join(parts)

@@ -318,7 +318,7 @@ class TurnRun:
         current = {p: (self.s.workspace.root / p).read_text(encoding="utf-8") for p in sorted(self.edited)}
         self.messages += [
             {"role": "assistant", "content": reply},
-            {"role": "user", "content": repair_message(problem, current)},
+            {"role": "user", "content": repair_message(problem, current, self.s.workspace.text_files())},
         ]
         yield self._request_event(count_message_tokens(self.messages))
 

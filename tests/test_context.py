@@ -1,0 +1,43 @@
+"""What the model is shown: order, layout hint, history as a list, repair hints."""
+
+from __future__ import annotations
+
+from chatpkg.core.context import HistoryItem, build_context, layout_hint, repair_hints, repair_message
+
+FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
+
+
+def test_stable_parts_come_first_and_history_is_a_list_in_the_request() -> None:
+    history = [HistoryItem(1, "Add add(a, b).", ("pkg/calc.py",), "2 passed")]
+    context = build_context("Add mul.", FILES, history, last_tests="Test run: 2 passed", edit_format="merge", budget=8000)
+
+    system, request = context.messages
+    assert system["role"] == "system" and "merges them into the file by name" in system["content"]
+    text = request["content"]
+    order = [text.index(part) for part in (
+        "- turn 1: Add add(a, b). (edited pkg/calc.py; tests: 2 passed)", "# Repository files",
+        "def add(a, b)", "The package is `pkg`", "# Last test report", "# Request\n\nAdd mul.",
+    )]
+    assert order == sorted(order)
+
+
+def test_the_layout_hint_names_the_one_package() -> None:
+    assert layout_hint(FILES) == (
+        "The package is `pkg`: put code in pkg/<module>.py files and import it in tests "
+        "as `from pkg.<module> import ...`."
+    )
+    assert layout_hint({"main.py": ""}) is None
+
+
+def test_missing_local_modules_and_names_get_a_plain_next_step() -> None:
+    problem = (
+        "E   ModuleNotFoundError: No module named 'pkg.add'\n"
+        "E   ImportError: cannot import name 'mul' from 'pkg.calc' (/w/pkg/calc.py)\n"
+        "E   ModuleNotFoundError: No module named 'numpy'\n"
+    )
+    assert repair_hints(problem, FILES) == [
+        "The module pkg.add does not exist: create pkg/add.py with that code in this reply.",
+        "pkg.calc has no mul: define mul in pkg/calc.py in this reply.",
+    ]
+    message = repair_message(problem, {"pkg/calc.py": FILES["pkg/calc.py"]}, FILES)
+    assert message.index("create pkg/add.py") > message.index("def add(a, b)")  # hints last
