@@ -90,6 +90,10 @@ def _timed(pieces: Iterator[str | Usage], count: Callable[[str], int]) -> Timing
     return Timing(first, last, total, usage.prompt_tokens, completion, first_piece)
 
 
+def _token_counter(llama) -> Callable[[str], int]:  # type: ignore[no-untyped-def]
+    return lambda text: len(llama.tokenize(text.encode(), add_bos=False))
+
+
 def _direct_stream(llama, messages: list[Message]) -> Iterator[str | Usage]:  # type: ignore[no-untyped-def]
     llama.reset()  # cold: no KV cache reuse between prompts
     pieces = []
@@ -118,9 +122,7 @@ def run_model_bench(echo: Callable[[str], None] = print) -> dict[str, float]:
     list(model.stream([{"role": "user", "content": "hi"}]))  # imports litellm, registers the provider
     chatpkg_load = time.perf_counter() - started
 
-    def tokens(text: str) -> int:
-        return len(direct.tokenize(text.encode(), add_bos=False))
-
+    tokens = _token_counter(direct)
     rows: list[tuple[Timing, Timing]] = []
     for index, request in enumerate(REQUESTS):
         messages = turn_messages(request)
@@ -165,7 +167,7 @@ def _prefix_reuse(model, engine, echo) -> dict[str, float]:  # type: ignore[no-u
     reply = "".join(p for p in model.stream(first) if isinstance(p, str))
     second = [*first, {"role": "assistant", "content": reply},
               {"role": "user", "content": "The tests fail: word_count keeps punctuation. Drop punctuation too."}]
-    count = lambda text: len(engine.llama.tokenize(text.encode(), add_bos=False))  # noqa: E731
+    count = _token_counter(engine.llama)
     warm = _timed(model.stream(second), count)
     engine.llama.reset()
     cold = _timed(model.stream(second), count)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from chatpkg.core.testrun import child_env
+from chatpkg.core.testrun import Sandbox
 
 FLOAT_TOLERANCE = 1e-6
 
@@ -74,16 +73,14 @@ finally:
 
 
 def printed_value(root: Path, script: str = "main.py", timeout: float = 30.0) -> tuple[bool, Any]:
-    """(found, value): the first argument of the program's last print, as plain JSON data."""
+    """(found, value): the first argument of the program's last print, as plain JSON data.
+
+    The program runs in the same sandbox as the tests (process group killed on timeout).
+    """
     with tempfile.TemporaryDirectory(prefix="chatpkg-mtpb-") as tmp:
         out = Path(tmp) / "printed.json"
-        try:
-            subprocess.run(
-                [sys.executable, "-c", PROBE, script, str(out)],
-                cwd=root, env=child_env(root), capture_output=True, timeout=timeout, start_new_session=True,
-            )
-        except subprocess.TimeoutExpired:
-            pass
+        command = [sys.executable, "-c", PROBE, script, str(out)]
+        Sandbox(timeout=timeout).run(command, Path(root).resolve(), Path(tmp) / "output.log")
         if not out.exists():
             return False, None
         data = json.loads(out.read_text())

@@ -51,7 +51,6 @@ class Generation:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_tokens: int = 0
     finish_reason: str = "stop"
 
 
@@ -91,7 +90,6 @@ class LlamaEngine:
         would otherwise be a few percent of the decode time.
         """
         with self.lock:
-            before = list(self.llama._input_ids)  # what the KV cache holds now
             stream = self.llama.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
@@ -120,20 +118,12 @@ class LlamaEngine:
                 close = getattr(stream, "close", None)
                 if close:
                     close()
-                self._count(generation, before, "".join(reply))
+                self._count(generation, "".join(reply))
 
-    def _count(self, generation: Generation, before: list[int], reply: str) -> None:
+    def _count(self, generation: Generation, reply: str) -> None:
         completion = len(self.llama.tokenize(reply.encode("utf-8"), add_bos=False, special=False)) if reply else 0
-        total = self.llama.n_tokens
         generation.completion_tokens = completion
-        generation.prompt_tokens = max(0, total - completion)
-        now = list(self.llama._input_ids)
-        shared = 0
-        for a, b in zip(before, now):
-            if a != b:
-                break
-            shared += 1
-        generation.cached_tokens = min(shared, generation.prompt_tokens)
+        generation.prompt_tokens = max(0, self.llama.n_tokens - completion)
 
 
 @atexit.register
