@@ -39,10 +39,10 @@ def main() -> None:
             for fmt in formats:
                 result = run_case(problem, 0, model, Path(scratch) / f"{problem['id']}-{fmt}",
                                   edit_format=fmt, max_repairs=args.max_repairs)
-                out.write(json.dumps(result.to_dict()) + "\n")
+                out.write(json.dumps({"id": problem["id"], "edit_format": fmt, **result}) + "\n")
                 out.flush()
-                passed[fmt] += result.passed
-                cells.append(f"{'pass' if result.passed else 'fail'} {result.seconds:>5.0f}s")
+                passed[fmt] += result["status"] == "passed"
+                cells.append(f"{result['status'][:4]} {result.get('seconds', 0):>5.0f}s")
             print(f"{problem['name'][:31]:<32}" + "".join(f"{c:>14}" for c in cells), flush=True)
     print(f"{'passed':<32}" + "".join(f"{passed[f]:>11}/{len(problems)}" for f in formats))
 

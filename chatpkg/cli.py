@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +15,7 @@ from chatpkg import __version__
 from chatpkg.core.config import default_edit_format, default_model_spec
 from chatpkg.core.embedded import EMBEDDED_MODEL
 from chatpkg.core.models import Model, ModelError, UnconfiguredModel, resolve_model
-from chatpkg.core.session import Settings
+from chatpkg.core.session import Session, Settings
 from chatpkg.core.transcript import TranscriptError
 
 WORKSPACE = click.option(
@@ -73,57 +76,92 @@ def _settings(
     return Settings.from_dict(given)
 
 
+def session_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that choose the workspace, the model and the session (TUI, REPL and the default)."""
+    options = [
+        WORKSPACE,
+        MODEL,
+        click.option("--max-repairs", type=click.IntRange(0, 10), default=None,
+                     help="Repair rounds for failing tests [2]."),
+        click.option("--edit-format", type=click.Choice(["whole", "diff", "merge"]), default=None,
+                     help="How the model edits: whole files, SEARCH/REPLACE, or definitions merged by name "
+                     "[the model's measured best]."),
+        click.option("--test-timeout", type=float, default=None, help="Seconds before a test run is killed [60]."),
+        click.option("--new-session", is_flag=True, help="Start a new session instead of resuming the latest."),
+        click.option("--session", "session_id", default=None, help="Resume this session id."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    workspace: Path
+    model: str | None
+    max_repairs: int | None
+    edit_format: str | None
+    test_timeout: float | None
+    new_session: bool
+    session_id: str | None
+
+    def open(self, chosen: Model) -> tuple[Session, list[str]]:
+        from chatpkg.core.store import SessionNotFound, open_session
+
+        settings = _settings(chosen, self.max_repairs, self.edit_format, self.test_timeout)
+        try:
+            return open_session(
+                self.workspace, chosen, settings=settings, resume=not self.new_session, session_id=self.session_id
+            )
+        except (SessionNotFound, TranscriptError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _history_path(workspace: Path) -> Path:
+    return workspace / ".chatpkg" / "input-history"
+
+
 @click.group(invoke_without_command=True)
 @click.version_option(__version__, prog_name="chatpkg")
+@session_options
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, **options: Any) -> None:
     """Build a Python package one tested, committed step at a time.
 
-    Without a command, opens the REPL on the current directory.
+    Without a command, opens the TUI on the workspace (the REPL when stdin or
+    stdout is not a terminal, e.g. in a script).
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(repl)
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        ctx.invoke(tui if interactive else repl, **options)
 
 
 @main.command()
-@WORKSPACE
-@MODEL
-@click.option("--max-repairs", type=click.IntRange(0, 10), default=None, help="Repair rounds for failing tests [2].")
-@click.option(
-    "--edit-format",
-    type=click.Choice(["whole", "diff", "merge"]),
-    default=None,
-    help="How the model edits: whole files, SEARCH/REPLACE, or definitions merged by name "
-    "[the model's measured best].",
-)
-@click.option("--test-timeout", type=float, default=None, help="Seconds before a test run is killed [60].")
-@click.option("--new-session", is_flag=True, help="Start a new session instead of resuming the latest.")
-@click.option("--session", "session_id", default=None, help="Resume this session id.")
-def repl(
-    workspace: Path,
-    model: str | None,
-    max_repairs: int | None,
-    edit_format: str | None,
-    test_timeout: float | None,
-    new_session: bool,
-    session_id: str | None,
-) -> None:
+@session_options
+def tui(**options: Any) -> None:
+    """The full-screen chat: chat, diff, tests, files and turns side by side."""
+    from chatpkg.tui.app import ChatpkgApp
+
+    choice = SessionChoice(**options)
+    chosen = _model(choice.model)
+    app = ChatpkgApp(lambda: choice.open(chosen), model_name=chosen.name, resolve_model=_model,
+                     history=_history_path(choice.workspace))
+    code = app.run()
+    sys.exit(code or 0)
+
+
+@main.command()
+@session_options
+def repl(**options: Any) -> None:
     """Chat with chatpkg in a plain terminal (or from a script, with piped stdin)."""
-    from chatpkg.core.store import SessionNotFound, open_session
     from chatpkg.repl import Repl, make_reader
 
-    chosen = _model(model)
-    settings = _settings(chosen, max_repairs, edit_format, test_timeout)
-    try:
-        session, problems = open_session(
-            workspace, chosen, settings=settings, resume=not new_session, session_id=session_id
-        )
-    except (SessionNotFound, TranscriptError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    choice = SessionChoice(**options)
+    session, problems = choice.open(_model(choice.model))
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
-    history = session.transcript.path.parent.parent / "input-history"
-    code = Repl(session, reader=make_reader(history), out=sys.stdout, resolve_model=_model, keys=sys.stdin).run()
+    reader = make_reader(_history_path(choice.workspace))
+    code = Repl(session, reader=reader, out=sys.stdout, resolve_model=_model, keys=sys.stdin).run()
     sys.exit(code)
 
 
@@ -137,13 +175,22 @@ def repl(
     default=None,
     help="An empty directory to replay into [a temporary one].",
 )
-def replay(transcript: Path, model: str | None, workspace: Path | None) -> None:
+@click.option("--tui", is_flag=True, help="Step through the replay turn by turn in the TUI (for teaching).")
+def replay(transcript: Path, model: str | None, workspace: Path | None, tui: bool) -> None:
     """Re-run a recorded session and verify it turn by turn.
 
     With --model, send the same user turns to that model instead and show the
-    recorded and new outcomes side by side.
+    recorded and new outcomes side by side. With --tui, open the session in the
+    TUI and step through it (n / p): the chat, diff and tests at each turn.
     """
     from chatpkg.replay_cli import print_replay
+
+    if tui:
+        if model:
+            raise click.UsageError("--tui replays the recorded replies; it does not take --model")
+        from chatpkg.tui.replay_app import ReplayApp
+
+        sys.exit(ReplayApp(transcript, workspace).run() or 0)
 
     with tempfile.TemporaryDirectory(prefix="chatpkg-replay-") as scratch:
         target = workspace or Path(scratch) / "workspace"
@@ -169,27 +216,9 @@ def models() -> None:
     click.echo("other models:   any litellm model string (--model provider/name), local:FILE.gguf, scripted:FILE")
 
 
-@main.group()
-def bench() -> None:
-    """Benchmarks that print their figures."""
+from chatpkg.bench_cli import bench  # noqa: E402  (the group needs main defined first)
 
-
-@bench.command("overhead")
-@click.option("--turns", type=click.IntRange(5, 500), default=24, show_default=True)
-def bench_overhead(turns: int) -> None:
-    """chatpkg's own time per turn, with the scripted model, minus pytest's."""
-    from chatpkg.bench.overhead import run_overhead_bench
-
-    run_overhead_bench(turns)
-
-
-@bench.command("model")
-def bench_model() -> None:
-    """The embedded model's speed via chatpkg (litellm) and llama_cpp directly, and prefix reuse."""
-    from chatpkg.bench.model import run_model_bench
-
-    _assemble_embedded()
-    run_model_bench(click.echo)
+main.add_command(bench)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,13 @@ def test_not_a_transcript(tmp_path: Path) -> None:
         read_transcript(path)
 
 
+def test_an_incomplete_header_is_a_transcript_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"kind": "header", "schema": 1}\n')
+    with pytest.raises(TranscriptError, match="header line is incomplete"):
+        read_transcript(path)
+
+
 def test_migrations_upgrade_old_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def m002_rename(header: dict, events: list[dict]) -> None:  # type: ignore[type-arg]
         for event in events:

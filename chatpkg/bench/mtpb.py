@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from chatpkg.bench.drive import drive
 from chatpkg.bench.mtpb_score import score
+from chatpkg.bench.results import Job
 from chatpkg.core.models import Model
 from chatpkg.core.scriptrun import ScriptRunner
 from chatpkg.core.session import Settings
@@ -24,27 +25,6 @@ SCRIPT = "main.py"
 FIRST_TURN_NOTE = f"Write the program in {SCRIPT} (a script run with `python {SCRIPT}`)."
 # Problems that read data files the benchmark does not ship.
 MISSING_DATA = re.compile(r"\.(csv|tsv|xlsx|json|txt)\b|\bread (the )?file\b", re.I)
-
-
-@dataclass
-class CaseResult:
-    id: str
-    name: str
-    category: str
-    case: int
-    mode: str
-    edit_format: str
-    passed: bool
-    printed: Any
-    turns: int
-    repairs: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    outcomes: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def load_problems(path: Path) -> list[dict[str, Any]]:
@@ -69,29 +49,51 @@ def turn_texts(problem: dict[str, Any], case: int, mode: str) -> list[str]:
     return [f"{FIRST_TURN_NOTE} {prompts[0]}", *prompts[1:]]
 
 
+def settings_for(max_repairs: int, edit_format: str) -> Settings:
+    """A repair budget of 0 turns off both repair loops: the model is asked once per turn."""
+    return Settings(
+        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format, test_timeout=30
+    )
+
+
 def run_case(
     problem: dict[str, Any], case: int, model: Model, workdir: Path, *,
     mode: str = "multi", edit_format: str = "whole", max_repairs: int = 1,
-) -> CaseResult:
-    """One problem and test case as a chatpkg session in a fresh workspace."""
+) -> dict[str, Any]:
+    """One problem and test case as a chatpkg session in a fresh workspace: its result record."""
+    about = {"name": problem["name"], "category": problem.get("category", "")}
+    reason = missing_data(problem)
+    if reason:
+        return {**about, "status": "skipped", "reason": reason}
     workdir.mkdir(parents=True)
     (workdir / SCRIPT).write_text("# The program, built one turn at a time.\n")
-    settings = Settings(max_repairs=max_repairs, edit_format=edit_format, test_timeout=30)
+    settings = settings_for(max_repairs, edit_format)
     session, _ = open_session(workdir, model, settings=settings, runner=ScriptRunner(SCRIPT), resume=False)
-    started = time.monotonic()
-    repairs = prompt_tokens = completion_tokens = 0
-    outcomes: list[str] = []
-    texts = turn_texts(problem, case, mode)
-    for text in texts:
-        for event in session.run_turn(text):
-            if event.kind == "reply":
-                prompt_tokens += event.prompt_tokens  # type: ignore[attr-defined]
-                completion_tokens += event.completion_tokens  # type: ignore[attr-defined]
-            elif event.kind == "turn_end":
-                repairs += event.format_repairs + event.test_repairs  # type: ignore[attr-defined]
-                outcomes.append(f"{event.outcome}: {event.tests}")  # type: ignore[attr-defined]
+    tally = drive(session, turn_texts(problem, case, mode))
+    if tally.model_error:
+        return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}
     passed, printed = score(workdir, problem["outputs"][case], SCRIPT)
-    return CaseResult(
-        str(problem["id"]), problem["name"], problem.get("category", ""), case, mode, edit_format, passed,
-        printed, len(texts), repairs, prompt_tokens, completion_tokens, round(time.monotonic() - started, 1), outcomes,
-    )
+    return {**about, "status": "passed" if passed else "failed", "printed": printed, **tally.to_dict()}
+
+
+def mtpb_jobs(
+    problems: list[dict[str, Any]], model: Model, scratch: Path, *,
+    cases: int, mode: str, edit_format: str, max_repairs: int,
+) -> Iterator[Job]:
+    """A job per problem and test case (the first ``cases`` of each problem's five)."""
+    for problem in problems:
+        for case in range(min(cases, len(problem["inputs"]))):
+            def run(problem: dict[str, Any] = problem, case: int = case) -> dict[str, Any]:
+                workdir = scratch / f"{problem['id']}-{case}"
+                return run_case(problem, case, model, workdir, mode=mode, edit_format=edit_format,
+                                max_repairs=max_repairs)
+            yield Job(str(problem["id"]), case, f"{problem['id']} {problem['name']} case {case}", run)
+
+
+def select(problems: list[dict[str, Any]], ids: list[str] | None, limit: int | None) -> list[dict[str, Any]]:
+    chosen = [p for p in problems if not ids or str(p["id"]) in ids]
+    if ids:
+        unknown = set(ids) - {str(p["id"]) for p in problems}
+        if unknown:
+            raise ValueError(f"no problem with id {', '.join(sorted(unknown))}")
+    return chosen[:limit] if limit else chosen

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -49,6 +50,7 @@ class TurnRecordSummary:
     edits: list[dict[str, str | None]] = field(default_factory=list)
     tests: list[tuple[int, int, int, bool]] = field(default_factory=list)
     tree: str | None = None
+    commit: str | None = None  # as recorded (a replay's own commits get new ids)
     outcome: str = "unfinished"
     rounds: int = 0
     summary: str = ""
@@ -62,7 +64,7 @@ class TurnRecordSummary:
             r = event.report
             self.tests.append((r.get("passed", 0), r.get("failed", 0), r.get("errors", 0), r.get("timed_out", False)))
         elif isinstance(event, TurnCommitted):
-            self.tree = event.tree
+            self.tree, self.commit = event.tree, event.commit
         elif isinstance(event, TurnEnded):
             self.outcome, self.rounds = event.outcome, event.rounds
             self.summary = describe(event)
@@ -216,15 +218,48 @@ class Replayer:
 
 def replay_exact(path: Path, target: Path, runner: TestRunner | None = None) -> Iterator[TurnCheck]:
     """Replay ``path`` into ``target`` with its recorded replies; stops after the first divergence."""
+    return (page.check for page in replay_pages(path, target, runner))
+
+
+@dataclass(frozen=True)
+class ReplayPage:
+    """One step of an exact replay as a teacher shows it: request, replies, diff and test report."""
+
+    step: int
+    kind: str  # "turn", "user_edits", "undo" or "redo"
+    check: TurnCheck
+    replies: tuple[str, ...] = ()
+    diff: str = ""
+    report: dict[str, Any] | None = None
+    commit: str | None = None  # the recorded commit the workspace was at after this step
+
+
+def replay_pages(path: Path, target: Path, runner: TestRunner | None = None) -> Iterator[ReplayPage]:
+    """Each step of ``path`` replayed and verified, with what the workspace showed after it."""
     contents = read_transcript(path)
     model = ScriptedModel(name="replay")
     replayer = Replayer(contents, target, model, runner)
-    for step in replayer.steps:
+    for index, step in enumerate(replayer.steps, start=1):
         check = _exact_step(replayer, model, step)
-        if check is not None:
-            yield check
-            if not check.ok:
-                return
+        if check is None:
+            continue
+        yield _page(index, step, check, replayer.session)
+        if not check.ok:
+            return
+
+
+def _page(index: int, step: Step, check: TurnCheck, session: Session) -> ReplayPage:
+    ws = session.workspace
+    if step.turn is not None:
+        record = session.state.turns.get(check.turn)
+        diff = ws.diff(record.parent, record.commit) if record and record.commit else ""
+        report = record.report if record else None
+        return ReplayPage(index, "turn", check, tuple(step.turn.replies), diff, report, step.turn.commit)
+    if isinstance(step.event, UserEditsCommitted):
+        head = ws.repo.head.commit
+        diff = ws.diff(head.parents[0].hexsha, head.hexsha) if head.parents else ""
+        return ReplayPage(index, step.kind, check, commit=step.event.commit, diff=diff)
+    return ReplayPage(index, step.kind, check, commit=getattr(step.event, "to_commit", None))
 
 
 def _exact_step(replayer: Replayer, model: ScriptedModel, step: Step) -> TurnCheck | None:

@@ -329,6 +329,8 @@ class Sandbox:
                 return "cancelled"
             remaining = started + self.timeout - time.monotonic()
             if remaining <= 0:
+                if proc.poll() is not None:  # it finished while we were not scheduled (e.g. suspended)
+                    return "done"
                 _kill_group(proc)
                 return "timeout"
             try:

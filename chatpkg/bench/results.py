@@ -1,0 +1,193 @@
+"""Benchmark results: one JSON line per case, resumable, summarised and compared.
+
+Every record carries the run's configuration (benchmark, model, mode, repair
+budget, edit format) so a rerun with the same ``--out`` skips the cases already
+done and refuses to mix two configurations in one file. Cases that ended in an
+``error`` (a provider outage, say) are not done: a rerun tries them again.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_KEYS = ("bench", "model", "mode", "max_repairs", "edit_format")
+DONE = ("passed", "failed", "skipped")
+
+
+class ResultsError(Exception):
+    """A results file that cannot be resumed or compared."""
+
+
+def case_key(record: dict[str, Any]) -> tuple[str, int]:
+    return str(record["id"]), int(record.get("case", 0))
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a results file; the last record of a case wins (reruns of errors)."""
+    if not path.exists():
+        return []
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                continue  # a torn last line from an interrupted run
+            raise ResultsError(f"{path}:{number}: not a JSON line") from None
+        latest[case_key(record)] = record
+    return list(latest.values())
+
+
+class ResultsFile:
+    """Append-only results for one configuration."""
+
+    def __init__(self, path: Path, config: dict[str, Any]) -> None:
+        self.path = path
+        self.config = {k: config.get(k) for k in CONFIG_KEYS}
+        self.records = read_records(path)
+        for record in self.records:
+            theirs = {k: record.get(k) for k in CONFIG_KEYS}
+            if theirs != self.config:
+                different = ", ".join(f"{k}={theirs[k]!r}" for k in CONFIG_KEYS if theirs[k] != self.config[k])
+                raise ResultsError(
+                    f"{path} holds a run with {different}; use another --out to start a new run"
+                )
+        self.done = {case_key(r) for r in self.records if r.get("status") in DONE}
+
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
+        record = {**self.config, **record}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        torn = self.path.exists() and not self.path.read_bytes().endswith(b"\n") and self.path.stat().st_size
+        with self.path.open("a", encoding="utf-8") as out:
+            if torn:
+                out.write("\n")
+            out.write(json.dumps(record, default=str) + "\n")
+        self.records = [r for r in self.records if case_key(r) != case_key(record)] + [record]
+        if record.get("status") in DONE:
+            self.done.add(case_key(record))
+        return record
+
+
+@dataclass(frozen=True)
+class Job:
+    """One case to run: its key and label, and how to run it (returns a record)."""
+
+    id: str
+    case: int
+    label: str
+    run: Callable[[], dict[str, Any]]
+
+
+def run_jobs(
+    jobs: Iterable[Job], results: ResultsFile, report: Callable[[int, int, dict[str, Any]], None]
+) -> list[dict[str, Any]]:
+    """Run the jobs not done yet, appending each record as it comes."""
+    todo = [job for job in jobs if (job.id, job.case) not in results.done]
+    records = []
+    for index, job in enumerate(todo, start=1):
+        record = results.append({"id": job.id, "case": job.case, **job.run()})
+        records.append(record)
+        report(index, len(todo), record)
+    return records
+
+
+# --- summaries ------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    config: dict[str, Any]
+    run: int = 0
+    passed: int = 0
+    errors: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    by_category: dict[str, tuple[int, int]] = field(default_factory=dict)
+    means: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.passed / self.run if self.run else 0.0
+
+
+MEASURES = {
+    "turns": lambda r: r.get("turns", 0),
+    "repair rounds": lambda r: r.get("repairs", 0),
+    "tokens": lambda r: r.get("prompt_tokens", 0) + r.get("completion_tokens", 0),
+    "seconds": lambda r: r.get("seconds", 0.0),
+}
+
+
+def summarise(records: list[dict[str, Any]]) -> Summary:
+    """Pass rate over the cases run (skipped and errored ones apart), by category, and means per case."""
+    config = {k: records[0].get(k) for k in CONFIG_KEYS} if records else {}
+    summary = Summary(config)
+    scored = [r for r in records if r.get("status") in ("passed", "failed")]
+    summary.run = len(scored)
+    summary.passed = sum(r["status"] == "passed" for r in scored)
+    summary.errors = sum(r.get("status") == "error" for r in records)
+    seen_skips = {}
+    for r in records:
+        if r.get("status") == "skipped":
+            seen_skips.setdefault(str(r["id"]), r.get("reason", ""))
+    summary.skipped = sorted(seen_skips.items())
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in scored:
+        counts[r.get("category") or "-"][0] += r["status"] == "passed"
+        counts[r.get("category") or "-"][1] += 1
+    summary.by_category = {k: (v[0], v[1]) for k, v in sorted(counts.items())}
+    if scored:
+        summary.means = {name: statistics.fmean(map(get, scored)) for name, get in MEASURES.items()}
+    return summary
+
+
+def _percent(passed: int, run: int) -> str:
+    return f"{100.0 * passed / run:5.1f}% ({passed}/{run})" if run else "-"
+
+
+def format_summary(summary: Summary) -> Iterator[str]:
+    config = ", ".join(f"{k} {v}" for k, v in summary.config.items() if v is not None)
+    yield f"{config}"
+    yield f"pass rate      {_percent(summary.passed, summary.run)}"
+    for category, (passed, run) in summary.by_category.items():
+        yield f"  {category:<13}{_percent(passed, run)}"
+    if summary.means:
+        yield "per case       " + ", ".join(f"{name} {value:.1f}" for name, value in summary.means.items())
+    for problem, reason in summary.skipped:
+        yield f"skipped        {problem}: {reason}"
+    if summary.errors:
+        yield f"errors         {summary.errors} case(s) ended in an error; rerun to retry them"
+
+
+def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: tuple[str, str]) -> Iterator[str]:
+    """Two runs side by side: pass rates overall and by category, means, and the cases that differ."""
+    sa, sb = summarise(a), summarise(b)
+    width = max(24, *(len(n) + 2 for n in names))
+    yield f"{'':<16}{names[0]:>{width}}{names[1]:>{width}}"
+    for key in CONFIG_KEYS:
+        yield f"{key:<16}{sa.config.get(key)!s:>{width}}{sb.config.get(key)!s:>{width}}"
+    yield f"{'pass rate':<16}{_percent(sa.passed, sa.run):>{width}}{_percent(sb.passed, sb.run):>{width}}"
+    for category in sorted(set(sa.by_category) | set(sb.by_category)):
+        left = _percent(*sa.by_category.get(category, (0, 0)))
+        right = _percent(*sb.by_category.get(category, (0, 0)))
+        yield f"  {category:<14}{left:>{width}}{right:>{width}}"
+    for name in MEASURES:
+        left, right = sa.means.get(name), sb.means.get(name)
+        yield f"{name:<16}{_fmt(left):>{width}}{_fmt(right):>{width}}"
+    status_a = {case_key(r): r.get("status") for r in a}
+    status_b = {case_key(r): r.get("status") for r in b}
+    for key in sorted(set(status_a) & set(status_b)):
+        if status_a[key] != status_b[key] and "skipped" not in (status_a[key], status_b[key]):
+            yield f"  {key[0]} case {key[1]}: {status_a[key]} -> {status_b[key]}"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

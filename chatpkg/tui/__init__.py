@@ -1,0 +1,1 @@
+"""The Textual front end: chat, diff, tests, files and turns side by side."""
