@@ -37,6 +37,7 @@ def after_one_turn(root: Path) -> tuple[ChatpkgApp, Any]:
                      model_name=model.name, resolve_model=lambda spec: model)
 
     async def run_before(pilot: Pilot[int]) -> None:
+        app.prompt.cursor_blink = False  # a blinking cursor would make the snapshot depend on timing
         await until(pilot, lambda: app.session is not None)
         app.prompt.load_text("Add add(a, b) returning the sum, with a test")
         await pilot.press("enter")
