@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -146,8 +147,12 @@ def tui(**options: Any) -> None:
     chosen = _model(choice.model)
     app = ChatpkgApp(lambda: choice.open(chosen), model_name=chosen.name, resolve_model=_model,
                      history=_history_path(choice.workspace))
-    code = app.run()
-    sys.exit(code or 0)
+    code = app.run() or 0
+    if app.preparing:  # quit while the model loads: don't wait seconds for llama.cpp to finish loading
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @main.command()

@@ -7,6 +7,7 @@ prepared) in a worker too, so the first frame never waits for litellm.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,7 @@ class ChatpkgApp(App[int]):
         self.quit_after_turn = False
         self.cost: float | None = None
         self.failed_turns = 0
+        self.preparing = False  # the model is still loading in a worker thread
         self.tests_ok = True  # the turn's last test run passed
         self.chat = ChatLog(id="chat")
         self.prompt = PromptInput(InputHistory(history), id="prompt")
@@ -191,12 +193,19 @@ class ChatpkgApp(App[int]):
         self.post_message(SessionOpened(session, problems))
         prepare = getattr(session.model, "prepare", None)
         if prepare is not None:
-            try:
-                prepare()
-            except Exception as exc:
-                self.post_message(ModelPrepared(str(exc)))
-                return
-            self.post_message(ModelPrepared(None))
+            # A plain daemon thread, not a worker: quitting must not wait for llama.cpp to load.
+            self.preparing = True
+            threading.Thread(target=self._prepare, args=(prepare,), name="chatpkg-prepare", daemon=True).start()
+
+    def _prepare(self, prepare: Callable[[], None]) -> None:
+        try:
+            prepare()
+        except Exception as exc:
+            self.post_message(ModelPrepared(str(exc)))
+            return
+        finally:
+            self.preparing = False
+        self.post_message(ModelPrepared(None))
 
     async def on_session_opened(self, message: SessionOpened) -> None:
         self.session = message.session
