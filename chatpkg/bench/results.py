@@ -170,7 +170,8 @@ def format_summary(summary: Summary) -> Iterator[str]:
 def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: tuple[str, str]) -> Iterator[str]:
     """Two runs side by side: pass rates overall and by category, means, and the cases that differ."""
     sa, sb = summarise(a), summarise(b)
-    width = max(24, *(len(n) + 2 for n in names))
+    values = [str(v) for summary in (sa, sb) for v in summary.config.values()]
+    width = max(24, *(len(text) + 2 for text in [*names, *values]))
     yield f"{'':<16}{names[0]:>{width}}{names[1]:>{width}}"
     for key in CONFIG_KEYS:
         yield f"{key:<16}{sa.config.get(key)!s:>{width}}{sb.config.get(key)!s:>{width}}"
@@ -184,9 +185,14 @@ def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: t
         yield f"{name:<16}{_fmt(left):>{width}}{_fmt(right):>{width}}"
     status_a = {case_key(r): r.get("status") for r in a}
     status_b = {case_key(r): r.get("status") for r in b}
-    for key in sorted(set(status_a) & set(status_b)):
+    for key in sorted(set(status_a) & set(status_b), key=_natural):
         if status_a[key] != status_b[key] and "skipped" not in (status_a[key], status_b[key]):
             yield f"  {key[0]} case {key[1]}: {status_a[key]} -> {status_b[key]}"
+
+
+def _natural(key: tuple[str, int]) -> tuple[int, str, int]:
+    """Problem ids in numeric order where they are numbers ("2" before "10")."""
+    return (int(key[0]) if key[0].isdigit() else 1 << 30, key[0], key[1])
 
 
 def _fmt(value: float | None) -> str:
