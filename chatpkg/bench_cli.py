@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from chatpkg.bench.results import Job, ResultsError, ResultsFile, format_comparison, format_summary, read_records
-from chatpkg.bench.results import run_jobs, summarise
+from chatpkg.bench.results import pending, run_jobs, summarise
 
 MODEL = click.option("--model", "-m", default=None, help="The model to measure [the default model].")
 MAX_REPAIRS = click.option(
@@ -166,9 +166,10 @@ def _selected(select: Callable[..., list[dict[str, Any]]], items: list[dict[str,
 def _model_and_format(spec: str | None, edit_format: str | None) -> tuple[Any, str]:
     from chatpkg.cli import _model
     from chatpkg.core.config import default_edit_format
+    from chatpkg.core.models import UnconfiguredModel
 
     llm = _model(spec)
-    if not llm.name or llm.name == "(none)":
+    if isinstance(llm, UnconfiguredModel):
         raise click.ClickException("no model: pass --model or install the embedded model")
     return llm, edit_format or default_edit_format(llm.name)
 
@@ -188,15 +189,15 @@ def _run(jobs: Iterator[Job], config: dict[str, Any], out: Path) -> None:
         results = ResultsFile(out, config)
     except ResultsError as exc:
         raise click.ClickException(str(exc)) from exc
-    pending = [job for job in jobs if (job.id, job.case) not in results.done]
+    todo = pending(jobs, results)
     if len(results.done):
-        click.echo(f"{out}: {len(results.done)} case(s) already done, {len(pending)} to run", err=True)
-    if sys.stderr.isatty() and pending:
-        with click.progressbar(length=len(pending), file=sys.stderr, label="cases",
+        click.echo(f"{out}: {len(results.done)} case(s) already done, {len(todo)} to run", err=True)
+    if sys.stderr.isatty() and todo:
+        with click.progressbar(length=len(todo), file=sys.stderr, label="cases",
                                show_pos=True, show_eta=True) as bar:
-            run_jobs(pending, results, lambda index, total, record: bar.update(1))
+            run_jobs(todo, results, lambda index, total, record: bar.update(1))
     else:
-        run_jobs(pending, results, _print_case)
+        run_jobs(todo, results, _print_case)
     click.echo(f"results: {out}")
     for line in format_summary(summarise(results.records)):
         click.echo(line)

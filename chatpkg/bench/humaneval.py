@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatpkg.bench.drive import drive
+from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.results import Job
 from chatpkg.core.models import Model
-from chatpkg.core.session import Settings
 from chatpkg.core.store import open_session
 from chatpkg.core.testrun import Sandbox
 
@@ -81,10 +80,7 @@ def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: 
     """One task as a chatpkg session: its result record."""
     workdir.mkdir(parents=True)
     (workdir / SOLUTION).write_text(stub(task), encoding="utf-8")
-    settings = Settings(
-        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format, test_timeout=30
-    )
-    session, _ = open_session(workdir, model, settings=settings, resume=False)
+    session, _ = open_session(workdir, model, settings=bench_settings(max_repairs, edit_format), resume=False)
     tally = drive(session, [turn_text(task, write_tests=max_repairs > 0)])
     about = {"name": task["entry_point"], "category": "humaneval"}
     if tally.model_error:

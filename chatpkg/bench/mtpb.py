@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatpkg.bench.drive import drive
+from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.mtpb_score import score
 from chatpkg.bench.results import Job
 from chatpkg.core.models import Model
 from chatpkg.core.scriptrun import ScriptRunner
-from chatpkg.core.session import Settings
 from chatpkg.core.store import open_session
 
 SCRIPT = "main.py"
@@ -49,13 +48,6 @@ def turn_texts(problem: dict[str, Any], case: int, mode: str) -> list[str]:
     return [f"{FIRST_TURN_NOTE} {prompts[0]}", *prompts[1:]]
 
 
-def settings_for(max_repairs: int, edit_format: str) -> Settings:
-    """A repair budget of 0 turns off both repair loops: the model is asked once per turn."""
-    return Settings(
-        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format, test_timeout=30
-    )
-
-
 def run_case(
     problem: dict[str, Any], case: int, model: Model, workdir: Path, *,
     mode: str = "multi", edit_format: str = "whole", max_repairs: int = 1,
@@ -67,7 +59,7 @@ def run_case(
         return {**about, "status": "skipped", "reason": reason}
     workdir.mkdir(parents=True)
     (workdir / SCRIPT).write_text("# The program, built one turn at a time.\n")
-    settings = settings_for(max_repairs, edit_format)
+    settings = bench_settings(max_repairs, edit_format)
     session, _ = open_session(workdir, model, settings=settings, runner=ScriptRunner(SCRIPT), resume=False)
     tally = drive(session, turn_texts(problem, case, mode))
     if tally.model_error:

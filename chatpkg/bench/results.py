@@ -87,11 +87,15 @@ class Job:
     run: Callable[[], dict[str, Any]]
 
 
+def pending(jobs: Iterable[Job], results: ResultsFile) -> list[Job]:
+    """The jobs whose case the results file does not hold as done."""
+    return [job for job in jobs if (job.id, job.case) not in results.done]
+
+
 def run_jobs(
-    jobs: Iterable[Job], results: ResultsFile, report: Callable[[int, int, dict[str, Any]], None]
+    todo: list[Job], results: ResultsFile, report: Callable[[int, int, dict[str, Any]], None]
 ) -> list[dict[str, Any]]:
-    """Run the jobs not done yet, appending each record as it comes."""
-    todo = [job for job in jobs if (job.id, job.case) not in results.done]
+    """Run the jobs, appending each record as it comes."""
     records = []
     for index, job in enumerate(todo, start=1):
         record = results.append({"id": job.id, "case": job.case, **job.run()})
