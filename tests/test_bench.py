@@ -115,6 +115,19 @@ def test_a_crash_is_repaired_from_the_programs_own_error(tmp_path: Path) -> None
     assert "NameError" in model.asked[-1][-1]["content"]
 
 
+def test_a_program_session_sees_what_its_program_printed_and_merges_pathless_steps(tmp_path: Path) -> None:
+    problem = mtpb.load_problems(MTPB)[0]
+    model = ScriptedModel(["main.py\n```python\nx = 2\n```\n", "```python\nprint(x * 2)\n```\n"])
+
+    record = mtpb.run_case(problem, 0, model, tmp_path / "w", edit_format="merge", max_repairs=0)
+
+    assert record["status"] == "passed"
+    second = model.asked[1][-1]["content"]
+    assert "`python main.py` ran to the end and printed:\n(nothing)" in second
+    assert "main.py is the program" in second
+    assert (tmp_path / "w" / "main.py").read_text() == "x = 2\n\nprint(x * 2)\n"
+
+
 def test_compare_prints_two_runs_side_by_side(tmp_path: Path) -> None:
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     bench(tmp_path, T1 + T3, "mtpb", str(MTPB), "--cases", "1", "--max-repairs", "0", "--out", str(a))

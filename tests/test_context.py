@@ -41,3 +41,29 @@ def test_missing_local_modules_and_names_get_a_plain_next_step() -> None:
     ]
     message = repair_message(problem, {"pkg/calc.py": FILES["pkg/calc.py"]}, FILES)
     assert message.index("create pkg/add.py") > message.index("def add(a, b)")  # hints last
+
+
+def test_a_program_session_is_told_where_steps_go_without_a_foreign_example() -> None:
+    files = {"main.py": "numbers = [3, 1, 2]\n"}
+    context = build_context("Sort the list.", files, [], last_tests=None, edit_format="merge", budget=8000,
+                            program="main.py")
+
+    system, request = (m["content"] for m in context.messages)
+    assert "geometry/shapes.py" not in system and "<path of the file>" in system
+    assert "main.py is the program, run as `python main.py`" in request
+    assert "main.py\n```python\nsquares = [n * n for n in numbers]\n```" in request
+    assert "must print" not in request
+
+
+def test_a_print_step_is_told_that_the_program_itself_prints() -> None:
+    context = build_context("Print the sorted list.", {"main.py": "x = 1\n"}, [], last_tests=None,
+                            edit_format="merge", budget=8000, program="main.py")
+    assert context.messages[1]["content"].endswith("(main.py itself must print this when it runs: "
+                                                    "add the print call to main.py.)")
+
+
+def test_a_package_session_keeps_the_merge_example() -> None:
+    context = build_context("Add mul.", {"pkg/__init__.py": ""}, [], last_tests=None, edit_format="merge",
+                            budget=8000)
+    system, request = (m["content"] for m in context.messages)
+    assert "geometry/shapes.py" in system and "is the program" not in request

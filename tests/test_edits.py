@@ -424,3 +424,21 @@ def test_directory_target_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(EditError, match="directory"):
         apply_edits(tmp_path, [whole("pkg", "x\n")])
     assert os.listdir(tmp_path / "pkg") == []
+
+
+def test_pathless_python_goes_to_the_program_in_the_merge_format() -> None:
+    reply = "Here:\n\n```python\nprint(total)\n```\n"
+    (edit,) = parse_edits(reply, edit_format="merge", default_path="main.py")
+    assert edit == FileEdit("main.py", "merge", content="print(total)\n")
+
+
+def test_pathless_python_without_a_program_or_outside_merge_is_still_refused() -> None:
+    reply = "```python\nprint(total)\n```\n"
+    for kwargs in ({"edit_format": "merge"}, {"edit_format": "whole", "default_path": "main.py"}):
+        with pytest.raises(MalformedReply, match="without a file path"):
+            parse_edits(reply, **kwargs)
+
+
+def test_a_labelled_block_wins_over_the_program_default() -> None:
+    reply = "pkg/a.py\n```python\nx = 1\n```\n\n```python\nprint(x)\n```\n"
+    assert [e.path for e in parse_edits(reply, edit_format="merge", default_path="main.py")] == ["pkg/a.py"]

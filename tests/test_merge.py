@@ -303,3 +303,14 @@ def test_merge_format_prompt_explains_merging_by_name() -> None:
     assert "a def or class with an existing name replaces it" in prompt
     assert "Never repeat unchanged code" in prompt
     assert system_prompt("whole") != prompt and system_prompt("diff") != prompt
+
+
+def test_an_assignment_that_builds_on_the_old_value_follows_it() -> None:
+    old = 'word = "ABC"\n'
+    assert merged("word = word.lower()\n", old) == 'word = "ABC"\n\nword = word.lower()\n'
+
+
+def test_a_plain_reassignment_still_replaces_in_place_and_a_repeated_step_is_kept_once() -> None:
+    old = 'word = "ABC"\n\nword = word.lower()\n\nprint(word)\n'
+    assert merged('word = "XYZ"\n', old) == old.replace("ABC", "XYZ")
+    assert merged('word = "ABC"\nword = word.lower()\nprint(word)\n', old) == old

@@ -12,6 +12,7 @@ from chatpkg.core.cancel import CancelToken
 from chatpkg.core.events import (
     EditsRejected,
     ErrorOccurred,
+    Notice,
     RepairRound,
     TestsRun,
     TurnCommitted,
@@ -229,11 +230,32 @@ def test_a_crash_mid_turn_rolls_the_workspace_back(root: Path) -> None:
 
 def test_a_reply_that_changes_nothing_commits_nothing(root: Path) -> None:
     same = whole({"pkg/__init__.py": '"""pkg."""\n'})
-    session, _ = make_session(root, [same])
+    session, _ = make_session(root, [same], max_format_repairs=0)
 
     end = ended(run(session, "Touch the package."))
 
     assert end.outcome == "no_edits" and log(root) == ["chatpkg: new package pkg"]
+
+
+def test_a_reply_that_changes_nothing_is_sent_back_and_a_repeat_ends_the_repairs(root: Path) -> None:
+    same = whole({"pkg/__init__.py": '"""pkg."""\n'})
+    session, model = make_session(root, [same, same, ADD_REPLY])
+
+    events = run(session, "Add add(a, b).")
+
+    assert "changed nothing" in model.asked[1][-1]["content"]
+    notice = next(e for e in events if isinstance(e, Notice))
+    assert "same reply again" in notice.message
+    assert len(model.asked) == 2 and ended(events).outcome == "no_edits"
+
+
+def test_a_no_op_reply_repaired_with_the_change_is_committed(root: Path) -> None:
+    same = whole({"pkg/__init__.py": '"""pkg."""\n'})
+    session, model = make_session(root, [same, ADD_REPLY])
+
+    end = ended(run(session, "Add add(a, b)."))
+
+    assert end.outcome == "committed" and end.format_repairs == 1 and (root / "pkg" / "calc.py").exists()
 
 
 def test_history_drops_oldest_turns_first_when_over_budget(root: Path) -> None:
@@ -262,3 +284,13 @@ def test_settings_are_recorded_in_the_header(root: Path) -> None:
     header = read_transcript(session.transcript.path).header
     assert Settings.from_dict(header.settings).max_repairs == 5
     assert header.model == "scripted"
+
+
+def test_a_session_with_a_program_runs_it_after_the_tests(root: Path) -> None:
+    reply = whole({"main.py": "print(6 * 7)\n"})
+    session, model = make_session(root, [reply, whole({"main.py": "print(6 * 7)\nprint(1)\n"})], program="main.py")
+
+    run(session, "Print 6 times 7.")
+    run(session, "Also print 1.")
+
+    assert "printed:\n42" in model.asked[1][-1]["content"]

@@ -9,10 +9,11 @@ from typing import Any
 from chatpkg.core.session import Session, Settings
 
 
-def bench_settings(max_repairs: int, edit_format: str) -> Settings:
+def bench_settings(max_repairs: int, edit_format: str, program: str | None = None) -> Settings:
     """A repair budget of 0 turns off both repair loops: the model is asked once per turn."""
     return Settings(
-        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format, test_timeout=30
+        max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format,
+        test_timeout=30, program=program,
     )
 
 

@@ -1,7 +1,8 @@
 """MTPB problems run as real chatpkg sessions: one user turn per prompt, scored on the gold output.
 
 The assistant sees only what a user would give it: the turn texts, the
-program's own runtime errors (ScriptRunner), and the tests it writes itself.
+program's own output and runtime errors (the session's program, run by
+ScriptRunner), and the tests it writes itself.
 The gold outputs are used for scoring only.
 """
 
@@ -17,7 +18,6 @@ from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.mtpb_score import score
 from chatpkg.bench.results import Job
 from chatpkg.core.models import Model
-from chatpkg.core.scriptrun import ScriptRunner
 from chatpkg.core.store import open_session
 
 SCRIPT = "main.py"
@@ -58,9 +58,9 @@ def run_case(
     if reason:
         return {**about, "status": "skipped", "reason": reason}
     workdir.mkdir(parents=True)
-    (workdir / SCRIPT).write_text("# The program, built one turn at a time.\n")
-    settings = bench_settings(max_repairs, edit_format)
-    session, _ = open_session(workdir, model, settings=settings, runner=ScriptRunner(SCRIPT), resume=False)
+    (workdir / SCRIPT).write_text("")
+    settings = bench_settings(max_repairs, edit_format, program=SCRIPT)
+    session, _ = open_session(workdir, model, settings=settings, resume=False)
     tally = drive(session, turn_texts(problem, case, mode))
     if tally.model_error:
         return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}

@@ -72,8 +72,11 @@ an existing name replaces it, everything else is added at the end. New imports g
 the top.
 - To change one method, write its class with only that method; the other methods are kept.
 - Never repeat unchanged code, and never write "..." or "rest unchanged".
+"""
 
-Example, from another project (its file is not in this repository): to change `square_area` and add `circle_area` in geometry/shapes.py, write:
+MERGE_EXAMPLE = """\
+Example, from another project (its file is not in this repository): to change `square_area` and add \
+`circle_area` in geometry/shapes.py, write:
 
 geometry/shapes.py
 ```python
@@ -86,7 +89,19 @@ def circle_area(radius):
 ```
 """
 
-FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT, "merge": MERGE_FORMAT}
+# In a program workspace the example's file name leaks: a small model writes steps into
+# geometry/shapes.py. The program hint shows a step of the program itself instead.
+MERGE_SHAPE = """\
+The shape of each edit (placeholders in angle brackets):
+
+<path of the file>
+```python
+<the new or changed code of that file>
+```
+"""
+
+FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT, "merge": MERGE_FORMAT + "\n" + MERGE_EXAMPLE}
+PRINT_STEP = re.compile(r"\bprint", re.I)
 
 
 @dataclass(frozen=True)
@@ -113,8 +128,11 @@ class Context:
     files_shown: tuple[str, ...]
 
 
-def system_prompt(edit_format: str) -> str:
-    return "\n".join([ROLE, FORMATS.get(edit_format, WHOLE_FORMAT), RULES])
+def system_prompt(edit_format: str, program: str | None = None) -> str:
+    how = FORMATS.get(edit_format, WHOLE_FORMAT)
+    if program and edit_format == "merge":
+        how = MERGE_FORMAT + "\n" + MERGE_SHAPE
+    return "\n".join([ROLE, how, RULES])
 
 
 def render_files(files: dict[str, str]) -> str:
@@ -168,9 +186,27 @@ def history_section(history: list[HistoryItem]) -> str:
     return "# Earlier requests (done; their changes are in the files below)\n" + "\n".join(lines) + "\n\n"
 
 
-def turn_message(request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None) -> str:
+def program_hint(program: str, edit_format: str) -> str:
+    """Where a step goes in a workspace that is one program (a script built step by step)."""
+    hint = (
+        f"{program} is the program, run as `python {program}`; each request is its next step. "
+        f"Unless the request names another file, make the step in {program}, as top-level statements "
+        "that continue the program (a function or class only when the request asks for one)."
+    )
+    if edit_format != "merge":
+        return hint
+    return (
+        f'{hint} For example, the step "Store the squares of the list `numbers` in `squares`." '
+        f"is answered with:\n\n{program}\n```python\nsquares = [n * n for n in numbers]\n```"
+    )
+
+
+def turn_message(
+    request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None,
+    program: str | None = None, edit_format: str = "whole",
+) -> str:
     parts = ["# Repository files", render_files(shown) if shown else "(no files shown)"]
-    hint = layout_hint(files)
+    hint = program_hint(program, edit_format) if program else layout_hint(files)
     if hint:
         parts.append(hint)
     hidden = sorted(set(files) - set(shown))
@@ -179,6 +215,8 @@ def turn_message(request: str, files: dict[str, str], shown: dict[str, str], las
     if last_tests:
         parts += ["# Last test report", last_tests]
     parts += ["# Request", request]
+    if program and PRINT_STEP.search(request):
+        parts.append(f"({program} itself must print this when it runs: add the print call to {program}.)")
     return "\n\n".join(parts)
 
 
@@ -190,12 +228,13 @@ def build_context(
     last_tests: str | None,
     edit_format: str,
     budget: int,
+    program: str | None = None,
 ) -> Context:
     """Messages for a turn's first round, dropping the oldest history first."""
-    system = {"role": "system", "content": system_prompt(edit_format)}
+    system = {"role": "system", "content": system_prompt(edit_format, program)}
     recent = {f for item in history[-2:] for f in item.files}
     shown = _select_files(files, request, recent, budget // 2)
-    body = turn_message(request, files, shown, last_tests)
+    body = turn_message(request, files, shown, last_tests, program, edit_format)
     kept = list(history)
     while True:
         messages = [system, {"role": "user", "content": history_section(kept) + body}]

@@ -174,7 +174,7 @@ class _Parser:
         self.sr_help = _SR_HELP if merge else _FORMAT_HELP
         self.lines = reply.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self.edits: list[FileEdit] = []
-        self.pathless: list[str] = []  # languages of code blocks that named no file
+        self.pathless: list[tuple[str, list[str], bool]] = []  # (language, body, closed): blocks naming no file
         self.floor = 0  # first line not consumed by an earlier block
         self.last_sr_path: str | None = None
 
@@ -281,7 +281,7 @@ class _Parser:
             path, body = comment, body[1:]
         self.last_sr_path = None
         if path is None:
-            self.pathless.append(lang)
+            self.pathless.append((lang, body, closed))
         elif not closed:
             closer = fence.char * fence.length
             again = "the block" if self.merge else "the complete file"
@@ -300,17 +300,22 @@ class _Parser:
             self.edits.append(FileEdit(_normalise(path), kind, content=_file_text(body)))
 
 
-def parse_edits(reply: str, *, edit_format: str = "whole") -> list[FileEdit]:
+def parse_edits(reply: str, *, edit_format: str = "whole", default_path: str | None = None) -> list[FileEdit]:
     """Every edit in the reply, in reply order; raises rather than guess at intent.
 
     With ``edit_format="merge"`` a fenced block for a file is a "merge" edit (only the
     new or changed code, merged by name when applied) instead of a "whole" one;
-    SEARCH/REPLACE blocks stay "replace" edits in every format."""
+    SEARCH/REPLACE blocks stay "replace" edits in every format. In the merge format,
+    a reply whose only code is Python blocks without a path is merged into
+    ``default_path`` (the session's program), when there is one."""
     parser = _Parser(reply, merge=edit_format == "merge")
     edits = parser.run()
     if edits:
         return edits
-    if any(lang in _CODE_LANGS for lang in parser.pathless):
+    code = [(body, closed) for lang, body, closed in parser.pathless if lang in _CODE_LANGS]
+    if code and default_path and parser.merge and all(closed for _, closed in code):
+        return [FileEdit(_normalise(default_path), "merge", content=_file_text(body)) for body, _ in code]
+    if code:
         raise MalformedReply(
             "Your reply has a code block without a file path, so no file was changed. "
             f"Put the file path on the line just before each code block.\n\n{parser.help}"

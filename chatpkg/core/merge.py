@@ -125,12 +125,23 @@ def _is_ellipsis(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
 
 
+def _reads(node: ast.AST | None, name: str) -> bool:
+    return node is not None and any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node)
+    )
+
+
 def _assigned_name(stmt: ast.stmt) -> str | None:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return stmt.targets[0].id
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-        return stmt.target.id
-    return None
+    """The name a simple assignment rebinds; None for ``x = x.lower()``, a step that builds
+    on the earlier value and so must follow it rather than replace it."""
+    target: ast.expr | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AnnAssign):
+        target = stmt.target
+    if not isinstance(target, ast.Name) or _reads(stmt.value, target.id):
+        return None
+    return target.id
 
 
 def _classify(group: list[ast.stmt], first: bool) -> tuple[tuple[str, ...] | None, str]:

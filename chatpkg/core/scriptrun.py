@@ -3,7 +3,9 @@
 Multi-turn program synthesis (MTPB) builds a script turn by turn; a script that
 crashes is a failure the model must see, even when it wrote no test. The
 script's crash (its traceback) is added to the pytest report as one more
-failure, so the repair loop treats both alike.
+failure, so the repair loop treats both alike. A script that runs to the end
+counts as one passed test, and what it printed goes into the report: the model
+sees its program's output the way the user does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from chatpkg.core.testrun import PytestRunner, Sandbox, TestFailure, TestReport
 from chatpkg.core.tokens import trim_to_tokens
 
 SCRIPT_OUTPUT_TOKENS = 600
+PRINTED_TOKENS = 300
 
 
 class ScriptRunner:
@@ -39,7 +42,8 @@ class ScriptRunner:
         if run.outcome == "done" and run.code == 0:
             code = 0 if report.no_tests else report.exit_code  # the script ran: something was tested
             return dataclasses.replace(
-                report, passed=report.passed + 1, exit_code=code, seconds=report.seconds + run.seconds
+                report, passed=report.passed + 1, exit_code=code, seconds=report.seconds + run.seconds,
+                program=self.script, program_output=trim_to_tokens(run.output, PRINTED_TOKENS),
             )
         return self._with_crash(report, run.outcome, run.code, run.output, run.seconds)
 
@@ -52,6 +56,7 @@ class ScriptRunner:
         failure = TestFailure(self.script, message, trim_to_tokens(output, SCRIPT_OUTPUT_TOKENS))
         return dataclasses.replace(
             report,
+            program=self.script,
             failed=report.failed + 1,
             exit_code=report.exit_code or 1,
             failures=(*report.failures, failure),

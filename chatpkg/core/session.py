@@ -47,6 +47,10 @@ from chatpkg.core.transcript import Transcript
 from chatpkg.core.workspace import Workspace
 
 MIN_BUDGET = 1024
+NOTHING_CHANGED = (
+    "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
+    "Send the code that makes the requested step: only what is new or changed."
+)
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
 
 
@@ -58,6 +62,7 @@ class Settings:
     test_timeout: float = 60.0
     context_budget: int | None = None  # tokens; None: the model's window minus the reserve
     reserve_output_tokens: int = 2048
+    program: str | None = None  # a script that is the workspace's program: run after the tests
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,6 +229,7 @@ class TurnRun:
 
     def _rounds(self) -> Iterator[Event]:
         yield self._first_request()
+        previous = None
         while True:
             reply = yield from self._ask()
             problem, cause = yield from self._apply(reply)
@@ -234,6 +240,10 @@ class TurnRun:
                 problem, cause = "# The tests fail\n\n" + report.for_model(), "tests"
             if not self._may_repair(cause):
                 return
+            if reply == previous:
+                yield self.s.emit(Notice("The model sent the same reply again; no more repair rounds this turn."))
+                return
+            previous = reply
             yield from self._repair(reply, cause, problem)
 
     def _first_request(self) -> Event:
@@ -247,6 +257,7 @@ class TurnRun:
             last_tests=last_tests,
             edit_format=s.settings.edit_format,
             budget=s.budget,
+            program=s.settings.program,
         )
         self.messages = list(context.messages)
         return self._request_event(context.prompt_tokens, context.dropped_history)
@@ -280,8 +291,10 @@ class TurnRun:
         return reply
 
     def _apply(self, reply: str) -> Iterator[Event]:
+        before = self.s.workspace.text_files()
         try:
-            edits = parse_edits(reply, edit_format=self.s.settings.edit_format)
+            settings = self.s.settings
+            edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
             written = apply_edits(self.s.workspace.root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
@@ -289,6 +302,8 @@ class TurnRun:
         self.edited.update(written)
         blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs))
+        if written and all(before.get(p) == t for p, t in written.items()):
+            return NOTHING_CHANGED, "format"
         return None, ""
 
     def _test(self) -> Iterator[Event]:

@@ -16,6 +16,7 @@ from chatpkg.core.events import SessionResumed, WorkspaceSnapshot
 from chatpkg.core.models import Model
 from chatpkg.core.session import Session, Settings, TestRunner
 from chatpkg.core.state import fold
+from chatpkg.core.scriptrun import ScriptRunner
 from chatpkg.core.testrun import PytestRunner
 from chatpkg.core.transcript import Transcript, TranscriptHeader
 from chatpkg.core.workspace import Workspace, workspace_state_dir
@@ -39,6 +40,14 @@ def list_sessions(root: Path) -> list[Path]:
     return sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name)) if folder.is_dir() else []
 
 
+def default_runner(settings: Settings) -> TestRunner:
+    """pytest; then the program too, when the session has one."""
+    tests = PytestRunner(timeout=settings.test_timeout)
+    if settings.program:
+        return ScriptRunner(settings.program, timeout=settings.test_timeout, tests=tests)
+    return tests
+
+
 def open_session(
     root: Path,
     model: Model,
@@ -57,7 +66,7 @@ def open_session(
     path = _pick_transcript(workspace.root, resume, session_id)
     if path is None:
         settings = settings or Settings(edit_format=default_edit_format(model.name))
-        runner = runner or PytestRunner(timeout=settings.test_timeout)
+        runner = runner or default_runner(settings)
         return _start(workspace, model, settings, runner, session_id), []
     transcript, contents = Transcript.open_existing(path)
     settings = settings or Settings.from_dict(contents.header.settings)
@@ -65,7 +74,7 @@ def open_session(
         session_id=contents.header.session_id,
         workspace=workspace,
         model=model,
-        runner=runner or PytestRunner(timeout=settings.test_timeout),
+        runner=runner or default_runner(settings),
         transcript=transcript,
         settings=settings,
         state=fold(contents.events),

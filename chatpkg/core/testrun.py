@@ -64,6 +64,8 @@ class TestReport:
     seconds: float = 0.0
     failures: tuple[TestFailure, ...] = ()
     output: str = ""
+    program: str = ""  # the workspace's program, when the run also ran it
+    program_output: str = ""  # what the program printed, when it ran to the end
 
     @property
     def collected(self) -> int:
@@ -107,6 +109,9 @@ class TestReport:
             lines += ["", f"... and {hidden} more not shown"]
         if not self.failures and not self.ok and self.output:
             lines += ["", "Console output (tail):", self.output.rstrip()]
+        if self.program and not any(f.test_id == self.program for f in self.failures):
+            printed = self.program_output.rstrip() or "(nothing)"
+            lines += ["", f"`python {self.program}` ran to the end and printed:", printed]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
