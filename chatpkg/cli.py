@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import click
@@ -62,19 +62,22 @@ def _assemble_embedded() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _settings(
-    model: Model, max_repairs: int | None, edit_format: str | None, test_timeout: float | None
-) -> Settings | None:
+def _settings(model: Model, flags: dict[str, Any]) -> Settings | None:
     """Settings from flags; None keeps a resumed session's own settings (a new one gets the model's)."""
-    given = {
-        k: v
-        for k, v in dict(max_repairs=max_repairs, edit_format=edit_format, test_timeout=test_timeout).items()
-        if v is not None
-    }
+    given = {k: v for k, v in flags.items() if v is not None}
     if not given:
         return None
     given.setdefault("edit_format", default_edit_format(model.name))
     return Settings.from_dict(given)
+
+
+def _program(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or path.suffix != ".py":
+        raise click.BadParameter("give a .py file inside the workspace, relative to it (e.g. main.py)")
+    return str(path)
 
 
 def session_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -88,6 +91,9 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
                      help="How the model edits: whole files, SEARCH/REPLACE, or definitions merged by name "
                      "[the model's measured best]."),
         click.option("--test-timeout", type=float, default=None, help="Seconds before a test run is killed [60]."),
+        click.option("--program", default=None, metavar="FILE", callback=_program,
+                     help="The workspace's program, e.g. main.py: run after the tests in every round; a crash "
+                     "counts as a failing test and what it prints is shown to the model."),
         click.option("--new-session", is_flag=True, help="Start a new session instead of resuming the latest."),
         click.option("--session", "session_id", default=None, help="Resume this session id."),
     ]
@@ -103,13 +109,16 @@ class SessionChoice:
     max_repairs: int | None
     edit_format: str | None
     test_timeout: float | None
+    program: str | None
     new_session: bool
     session_id: str | None
 
     def open(self, chosen: Model) -> tuple[Session, list[str]]:
         from chatpkg.core.store import SessionNotFound, open_session
 
-        settings = _settings(chosen, self.max_repairs, self.edit_format, self.test_timeout)
+        flags = dict(max_repairs=self.max_repairs, edit_format=self.edit_format, test_timeout=self.test_timeout,
+                     program=self.program)
+        settings = _settings(chosen, flags)
         try:
             return open_session(
                 self.workspace, chosen, settings=settings, resume=not self.new_session, session_id=self.session_id

@@ -150,3 +150,22 @@ def test_ctrl_c_on_a_terminal_is_read_as_a_key_during_a_turn() -> None:
             assert keys.pressed()
         assert termios.tcgetattr(slave)[3] == before
     os.close(master)
+
+
+def test_with_a_program_the_repl_shows_what_it_printed_and_records_the_setting(root: Path, tmp_path: Path) -> None:
+    replies = tmp_path / "r.json"
+    replies.write_text(json.dumps([whole({"main.py": "print(6 * 7)\n"}), whole({"main.py": "print('done')\n"})]))
+    args = ["repl", "-w", str(root), "-m", f"scripted:{replies}", "--program", "main.py", "--edit-format", "merge"]
+
+    result = CliRunner().invoke(main, args, input="Print 6 times 7.\nThen print done.\n")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"tests: \d passed\n  main.py printed:\n    42\n  committed", result.output)
+    assert "main.py printed:\n    42\n    done\n" in result.output
+    (path,) = (root / ".chatpkg" / "sessions").glob("*.jsonl")
+    assert read_transcript(path).header.settings["program"] == "main.py"
+
+
+def test_a_program_outside_the_workspace_is_refused(root: Path) -> None:
+    result = CliRunner().invoke(main, ["repl", "-w", str(root), "--program", "../evil.py"], input="")
+    assert result.exit_code == 2 and "inside the workspace" in result.output

@@ -18,12 +18,13 @@ from chatpkg.core.cancel import CancelToken
 from chatpkg.core.events import TurnEnded
 from chatpkg.core.models import Message as ChatMessage
 from chatpkg.core.models import Model, ScriptedModel
+from chatpkg.core.session import Settings
 from chatpkg.core.store import open_session
 from chatpkg.core.transcript import read_transcript
 from chatpkg.tui.app import ChatpkgApp, TestsDone, TurnEvent
 from chatpkg.tui.chat import AssistantMessage, NoticeLine, OutcomeLine, UserMessage
 from chatpkg.tui.replay_app import ReplayApp
-from helpers import ADD_REPLY
+from helpers import ADD_REPLY, whole
 
 EXAMPLE = Path(__file__).parent.parent / "sessions" / "example.jsonl"
 
@@ -231,3 +232,17 @@ async def test_replay_of_a_broken_transcript_says_why(tmp_path: Path) -> None:
 @pytest.fixture(autouse=True)
 def _quiet_git(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+
+
+async def test_the_tests_tab_shows_what_the_program_printed(root: Path) -> None:
+    model = ScriptedModel([whole({"main.py": "print('hello from main')\n"})])
+    app = ChatpkgApp(lambda: open_session(root, model, settings=Settings(program="main.py"), resume=False),
+                     model_name=model.name, resolve_model=lambda spec: model, history=root.parent / "history")
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await send(pilot, app, "Print a greeting")
+        await until(pilot, lambda: turn_ends(seen) and not app.turn_running)
+        await pilot.pause(0.3)
+
+        body = str(app.tests.query_one("#tests-body").render())
+        assert "main.py printed:\nhello from main" in body

@@ -24,6 +24,7 @@ from chatpkg.core.events import (
 from chatpkg.core.testrun import TestReport
 
 INDENT = "  "
+PRINTED_LINES = 10
 
 
 def _plural(n: int, word: str) -> str:
@@ -44,9 +45,9 @@ def _describe(event: Event) -> str | None:
     if isinstance(event, EditsRejected):
         return "reply not applied: " + event.reason
     if isinstance(event, TestsRun):
-        summary = TestReport.from_dict(event.report).summary()
+        report = TestReport.from_dict(event.report)
         after = f"  (after {_plural(event.round, 'repair round')})" if event.round else ""
-        return f"tests: {summary}{after}"
+        return f"tests: {report.summary()}{after}" + _printed(report)
     if isinstance(event, RepairRound):
         why = "the tests fail" if event.cause == "tests" else "the reply could not be applied"
         return f"repair {event.used}/{event.budget}: {why}"
@@ -67,6 +68,16 @@ def _describe(event: Event) -> str | None:
     if isinstance(event, Notice):
         return event.message
     return None
+
+
+def _printed(report: TestReport, most: int = PRINTED_LINES) -> str:
+    """What the program printed, its last lines, under the test line."""
+    if not report.program_ran:
+        return ""
+    lines = report.program_output.rstrip().splitlines() or ["(nothing)"]
+    if len(lines) > most:
+        lines = [f"... {len(lines) - most} more lines above", *lines[-most:]]
+    return f"\n{report.program} printed:\n" + "\n".join(INDENT + line for line in lines)
 
 
 def _describe_end(event: TurnEnded) -> str | None:

@@ -83,6 +83,11 @@ class TestReport:
             return False
         return self.exit_code in (0, EXIT_NO_TESTS)
 
+    @property
+    def program_ran(self) -> bool:
+        """The run included the workspace's program, and it ran to the end."""
+        return bool(self.program) and all(f.test_id != self.program for f in self.failures)
+
     def summary(self) -> str:
         if self.cancelled:
             return "cancelled"
@@ -109,7 +114,7 @@ class TestReport:
             lines += ["", f"... and {hidden} more not shown"]
         if not self.failures and not self.ok and self.output:
             lines += ["", "Console output (tail):", self.output.rstrip()]
-        if self.program and not any(f.test_id == self.program for f in self.failures):
+        if self.program_ran:
             printed = self.program_output.rstrip() or "(nothing)"
             lines += ["", f"`python {self.program}` ran to the end and printed:", printed]
         return "\n".join(lines)

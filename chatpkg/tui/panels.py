@@ -69,6 +69,9 @@ class TestsView(VerticalScroll):
             text.append(failure.output.rstrip() + "\n", style="dim")
         if not self.report.failures and not self.report.ok and self.report.output:
             text.append("\n" + self.report.output.rstrip() + "\n", style="dim")
+        if self.report.program_ran:
+            text.append(f"\n{self.report.program} printed:\n", style="bold")
+            text.append((self.report.program_output.rstrip() or "(nothing)") + "\n")
         body.update(text)
 
 
