@@ -314,3 +314,22 @@ def test_a_plain_reassignment_still_replaces_in_place_and_a_repeated_step_is_kep
     old = 'word = "ABC"\n\nword = word.lower()\n\nprint(word)\n'
     assert merged('word = "XYZ"\n', old) == old.replace("ABC", "XYZ")
     assert merged('word = "ABC"\nword = word.lower()\nprint(word)\n', old) == old
+
+
+def test_a_block_that_restates_the_whole_file_replaces_it_so_a_broken_call_can_go() -> None:
+    old = "import numpy as np\n\nx = [1, 2]\n\nmodel = Model()\n\nmodel.fit(x.reshape(-1, 1))\n"
+    new = "x = [1, 2]\n\nmodel = Model()\n\nmodel.fit(np.array(x).reshape(-1, 1))\n"
+    assert merged(new, old) == "import numpy as np\n\n" + new
+
+
+def test_changing_every_definition_at_once_is_still_a_merge() -> None:
+    old = "def f():\n    return 1\n\n\ndef g():\n    return 2\n\n\nprint(f(), g())\n"
+    new = "def f():\n    return 10\n\n\ndef g():\n    return 20\n"
+    assert merged(new, old) == old.replace("1\n", "10\n").replace("2\n", "20\n")
+
+
+def test_a_restatement_with_a_stub_or_an_elision_comment_is_a_merge() -> None:
+    old = "def f():\n    return 1\n\n\nx = f()\n\nprint(x)\n"
+    assert merged("def f():\n    ...\n\n\nx = f()\n\nprint(x + 1)\n", old) == old + "\nprint(x + 1)\n"
+    assert merged("# rest unchanged\nx = f()\n\nprint(x + 1)\n", old.replace("def f():\n    return 1\n\n\n", "")) \
+        == "x = f()\n\nprint(x)\n\nprint(x + 1)\n"

@@ -7,6 +7,9 @@ the imports; everything else is added at the end, before an
 ``if __name__ == "__main__":`` block. A class that repeats every member of the
 old one replaces it whole; a partial class is merged member by member the same
 way, so "the class with just the new method" keeps the other methods.
+Likewise a block that restates every name of the file is the whole file: it
+replaces the old one (old imports and docstring kept), which is how a broken
+statement without a name (a call, a loop) gets fixed.
 
 The text of every ``EditError`` is addressed to the model.
 """
@@ -490,4 +493,26 @@ def merge_python(old: str, new: str, *, path: str = "the file") -> str:
         old_chunks, tail = _chunks(_lf(old))
     except _PARSE_ERRORS:
         return _text([old.rstrip(), "", "", new.strip("\n")] if old.strip() else [new])
+    if _restates(old_chunks, new_chunks, new):
+        whole, whole_tail = _chunks(new)
+        carried = _prepare([c for c in old_chunks if c.kind in ("doc", *_IMPORTS)])
+        return _text(_merge(whole, whole_tail, carried, 0))
     return _text(_merge(old_chunks, tail, _prepare(new_chunks), 0))
+
+
+def _restates(old: list[_Chunk], new: list[_Chunk], new_text: str) -> bool:
+    """``new`` is the whole file again: it names every def, class, assignment and main block
+    of ``old``, repeats at least one of them unchanged, and has no stub or elision comment
+    standing in for one. Then it replaces the file (keeping the old imports and docstring),
+    so a broken statement such as a call, which has no name to be replaced by, can be fixed
+    by sending the file without it."""
+    named = ("def", "class", "assign", "main")
+    old_named = [c for c in old if c.kind in named]
+    if not old_named or any(_is_stub(c) for c in new) or any(_ELISION.match(line) for line in new_text.split("\n")):
+        return False
+    present = {d for c in old for d in c.dumps}
+    if all(d in present for c in new for d in c.dumps):
+        return False  # nothing new: merging keeps the file as it is
+    new_named = [c for c in new if c.kind in named]
+    unchanged = {d for c in old_named for d in c.dumps} & {d for c in new_named for d in c.dumps}
+    return bool(unchanged) and {c.key for c in old_named} <= {c.key for c in new_named}
