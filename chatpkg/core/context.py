@@ -187,7 +187,11 @@ def history_section(history: list[HistoryItem]) -> str:
 
 
 def program_hint(program: str, edit_format: str) -> str:
-    """Where a step goes in a workspace that is one program (a script built step by step)."""
+    """Where a step goes in a workspace that is one program (a script built step by step).
+
+    No example code: a concrete example leaks into small models' answers (measured on
+    MTPB: "squares = [n * n for n in numbers]" turned up in programs that had no
+    ``numbers``), so the shape is named in words."""
     hint = (
         f"{program} is the program, run as `python {program}`; each request is its next step. "
         f"Unless the request names another file, make the step in {program}, as top-level statements "
@@ -195,10 +199,7 @@ def program_hint(program: str, edit_format: str) -> str:
     )
     if edit_format != "merge":
         return hint
-    return (
-        f'{hint} For example, the step "Store the squares of the list `numbers` in `squares`." '
-        f"is answered with:\n\n{program}\n```python\nsquares = [n * n for n in numbers]\n```"
-    )
+    return f"{hint} Write the line {program}, then a code block with only the new or changed code."
 
 
 def turn_message(
