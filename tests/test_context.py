@@ -51,7 +51,7 @@ def test_a_program_session_is_told_where_steps_go_without_a_foreign_example() ->
     system, request = (m["content"] for m in context.messages)
     assert "geometry/shapes.py" not in system and "<path of the file>" in system
     assert "main.py is the program, run as `python main.py`" in request
-    assert "Write the line main.py, then a code block with only the new or changed code." in request
+    assert "main.py\n```python\nsquares = [n * n for n in range(1, 6)]\n```" in request
     assert "must print" not in request
 
 

@@ -189,9 +189,10 @@ def history_section(history: list[HistoryItem]) -> str:
 def program_hint(program: str, edit_format: str) -> str:
     """Where a step goes in a workspace that is one program (a script built step by step).
 
-    No example code: a concrete example leaks into small models' answers (measured on
-    MTPB: "squares = [n * n for n in numbers]" turned up in programs that had no
-    ``numbers``), so the shape is named in words."""
+    Measured on MTPB (docs/benchmarks.md): with no example the model wrote command-line
+    programs (``sys.argv`` checks) instead of steps; an example that used a name of its
+    own (``numbers``) leaked into programs that had none and crashed them. So the example
+    is a step that stands on its own and prints nothing."""
     hint = (
         f"{program} is the program, run as `python {program}`; each request is its next step. "
         f"Unless the request names another file, make the step in {program}, as top-level statements "
@@ -199,7 +200,10 @@ def program_hint(program: str, edit_format: str) -> str:
     )
     if edit_format != "merge":
         return hint
-    return f"{hint} Write the line {program}, then a code block with only the new or changed code."
+    return (
+        f'{hint} For example, the step "Store the first five square numbers in `squares`." '
+        f"is answered with:\n\n{program}\n```python\nsquares = [n * n for n in range(1, 6)]\n```"
+    )
 
 
 def turn_message(
