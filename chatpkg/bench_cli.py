@@ -212,10 +212,17 @@ def _print_case(index: int, total: int, record: dict[str, Any]) -> None:
                f"{record['status']} ({detail})", err=True)
 
 
+def _labels(paths: tuple[Path, Path]) -> tuple[str, str]:
+    """The files' names, with their folders when the names alone are the same."""
+    if paths[0].name != paths[1].name:
+        return paths[0].name, paths[1].name
+    return f"{paths[0].parent.name}/{paths[0].name}", f"{paths[1].parent.name}/{paths[1].name}"
+
+
 def _print_comparison(paths: tuple[Path, Path]) -> None:
     try:
         a, b = read_records(paths[0]), read_records(paths[1])
     except ResultsError as exc:
         raise click.ClickException(str(exc)) from exc
-    for line in format_comparison(a, b, (paths[0].name, paths[1].name)):
+    for line in format_comparison(a, b, _labels(paths)):
         click.echo(line)

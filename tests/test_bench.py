@@ -144,6 +144,18 @@ def test_compare_prints_two_runs_side_by_side(tmp_path: Path) -> None:
     assert "  t1 case 0: passed -> failed" in lines
 
 
+def test_compare_names_the_folders_of_files_with_the_same_name(tmp_path: Path) -> None:
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    a, b = tmp_path / "before" / "r.jsonl", tmp_path / "after" / "r.jsonl"
+    for path in (a, b):
+        bench(tmp_path, T1 + T3, "mtpb", str(MTPB), "--cases", "1", "--max-repairs", "0", "--out", str(path))
+
+    result = CliRunner().invoke(main, ["bench", "mtpb", "--compare", str(a), str(b)])
+
+    assert result.output.splitlines()[0].split() == ["before/r.jsonl", "after/r.jsonl"]
+
+
 def test_humaneval_scores_on_hidden_tests_without_showing_them(tmp_path: Path) -> None:
     out = tmp_path / "he.jsonl"
     replies = [
