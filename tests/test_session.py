@@ -294,3 +294,14 @@ def test_a_session_with_a_program_runs_it_after_the_tests(root: Path) -> None:
     run(session, "Also print 1.")
 
     assert "printed:\n42" in model.asked[1][-1]["content"]
+
+
+def test_the_program_hints_example_line_is_not_copied_into_the_program(root: Path) -> None:
+    reply = "main.py\n```python\nx = 2\nsquares = [n * n for n in range(1, 6)]\nprint(x)\n```\n"
+    session, _ = make_session(root, [reply, reply.replace("x = 2\n", "")], program="main.py", edit_format="merge")
+
+    run(session, "Set x to 2 and print it.")
+    assert (root / "main.py").read_text() == "x = 2\nprint(x)\n"
+
+    run(session, "Store the first five squares in `squares` and print x.")
+    assert "squares = [n * n for n in range(1, 6)]" in (root / "main.py").read_text()

@@ -102,6 +102,9 @@ The shape of each edit (placeholders in angle brackets):
 
 FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT, "merge": MERGE_FORMAT + "\n" + MERGE_EXAMPLE}
 PRINT_STEP = re.compile(r"\bprint", re.I)
+EXAMPLE_NAME = "squares"
+EXAMPLE_STEP = f"Store the first five square numbers in `{EXAMPLE_NAME}`."
+EXAMPLE_CODE = f"{EXAMPLE_NAME} = [n * n for n in range(1, 6)]"
 
 
 @dataclass(frozen=True)
@@ -201,9 +204,17 @@ def program_hint(program: str, edit_format: str) -> str:
     if edit_format != "merge":
         return hint
     return (
-        f'{hint} For example, the step "Store the first five square numbers in `squares`." '
-        f"is answered with:\n\n{program}\n```python\nsquares = [n * n for n in range(1, 6)]\n```"
+        f'{hint} For example, the step "{EXAMPLE_STEP}" '
+        f"is answered with:\n\n{program}\n```python\n{EXAMPLE_CODE}\n```"
     )
+
+
+def without_example(code: str, request: str) -> str:
+    """``code`` minus the program hint's example line, which a small model sometimes copies
+    into the program (11 of 55 MTPB programs) when the request is not about it."""
+    if EXAMPLE_NAME in request:
+        return code
+    return "".join(line for line in code.splitlines(keepends=True) if line.strip() != EXAMPLE_CODE)
 
 
 def turn_message(

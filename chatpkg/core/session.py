@@ -13,12 +13,12 @@ import re
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.context import build_context, repair_message
+from chatpkg.core.context import build_context, repair_message, without_example
 from chatpkg.core.edits import EditError, apply_edits, parse_edits
 from chatpkg.core.events import (
     EditsApplied,
@@ -295,6 +295,8 @@ class TurnRun:
         try:
             settings = self.s.settings
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
+            if settings.program:
+                edits = [replace(e, content=without_example(e.content, self.text)) for e in edits]
             written = apply_edits(self.s.workspace.root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
