@@ -442,3 +442,11 @@ def test_pathless_python_without_a_program_or_outside_merge_is_still_refused() -
 def test_a_labelled_block_wins_over_the_program_default() -> None:
     reply = "pkg/a.py\n```python\nx = 1\n```\n\n```python\nprint(x)\n```\n"
     assert [e.path for e in parse_edits(reply, edit_format="merge", default_path="main.py")] == ["pkg/a.py"]
+
+
+def test_current_files_reads_only_the_targets_and_checks_their_paths(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_bytes(b"x = 1\n")
+    edits = [FileEdit("./a.py", "merge", content="y = 2\n"), FileEdit("new.py", "whole", content="")]
+    assert edits_mod.current_files(tmp_path, edits) == {"a.py": b"x = 1\n", "new.py": None}
+    with pytest.raises(UnsafePath):
+        edits_mod.current_files(tmp_path, [FileEdit("../outside.py", "whole", content="")])

@@ -33,7 +33,7 @@ from chatpkg.core.merge import InvalidMergeBlock, bound_names, is_python_path, m
 
 __all__ = [
     "DroppedDefinitions", "EditError", "FileEdit", "InvalidMergeBlock", "MalformedReply", "NoEdits",
-    "SearchNotFound", "UnsafePath", "apply_edits", "parse_edits", "plan_edits", "safe_path", "top_level_names",
+    "SearchNotFound", "UnsafePath", "apply_edits", "current_files", "parse_edits", "plan_edits", "safe_path", "top_level_names",
 ]
 
 
@@ -306,6 +306,16 @@ def _plan(root: Path, edits: list[FileEdit], guard_deletions: bool = False) -> l
         target.text = _apply_one(target, edit, guard_deletions)
         targets[path] = target
     return list(targets.values())
+
+
+def current_files(root: Path, edits: list[FileEdit]) -> dict[str, bytes | None]:
+    """What is on disk now at each path the edits touch (None: no such file), keyed as
+    ``apply_edits`` keys its result; a path outside ``root`` raises ``UnsafePath``."""
+    found: dict[str, bytes | None] = {}
+    for edit in edits:
+        path = safe_path(root, edit.path)
+        found[_normalise(edit.path)] = path.read_bytes() if path.is_file() else None
+    return found
 
 
 def plan_edits(root: Path, edits: list[FileEdit], *, guard_deletions: bool = False) -> dict[str, str]:

@@ -484,7 +484,7 @@ def merge_python(old: str, new: str, *, path: str = "the file") -> str:
     is not, ``new`` is appended to it unchanged."""
     new = _lf(new)
     try:
-        new_chunks, _ = _chunks(new)
+        new_chunks, new_tail = _chunks(new)
     except SyntaxError as exc:
         raise _invalid(path, new, exc) from None
     except _PARSE_ERRORS as exc:
@@ -494,9 +494,8 @@ def merge_python(old: str, new: str, *, path: str = "the file") -> str:
     except _PARSE_ERRORS:
         return _text([old.rstrip(), "", "", new.strip("\n")] if old.strip() else [new])
     if _restates(old_chunks, new_chunks, new):
-        whole, whole_tail = _chunks(new)
         carried = _prepare([c for c in old_chunks if c.kind in ("doc", *_IMPORTS)])
-        return _text(_merge(whole, whole_tail, carried, 0))
+        return _text(_merge(new_chunks, new_tail, carried, 0))
     return _text(_merge(old_chunks, tail, _prepare(new_chunks), 0))
 
 

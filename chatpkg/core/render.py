@@ -74,7 +74,7 @@ def _printed(report: TestReport, most: int = PRINTED_LINES) -> str:
     """What the program printed, its last lines, under the test line."""
     if not report.program_ran:
         return ""
-    lines = report.program_output.rstrip().splitlines() or ["(nothing)"]
+    lines = report.printed.splitlines()
     if len(lines) > most:
         lines = [f"... {len(lines) - most} more lines above", *lines[-most:]]
     return f"\n{report.program} printed:\n" + "\n".join(INDENT + line for line in lines)

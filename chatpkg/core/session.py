@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
 from chatpkg.core.context import build_context, repair_message, without_example
-from chatpkg.core.edits import EditError, apply_edits, parse_edits
+from chatpkg.core.edits import EditError, apply_edits, current_files, parse_edits
 from chatpkg.core.events import (
     EditsApplied,
     EditsRejected,
@@ -291,20 +291,21 @@ class TurnRun:
         return reply
 
     def _apply(self, reply: str) -> Iterator[Event]:
-        before = self.s.workspace.text_files()
+        root = self.s.workspace.root
         try:
             settings = self.s.settings
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
             if settings.program:
                 edits = [replace(e, content=without_example(e.content, self.text)) for e in edits]
-            written = apply_edits(self.s.workspace.root, edits, guard_deletions=self.guard_deletions)
+            before = current_files(root, edits)
+            written = apply_edits(root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
         self.edited.update(written)
         blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs))
-        if written and all(before.get(p) == t for p, t in written.items()):
+        if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
             return NOTHING_CHANGED, "format"
         return None, ""
 

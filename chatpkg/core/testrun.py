@@ -88,6 +88,11 @@ class TestReport:
         """The run included the workspace's program, and it ran to the end."""
         return bool(self.program) and all(f.test_id != self.program for f in self.failures)
 
+    @property
+    def printed(self) -> str:
+        """What the program printed, or "(nothing)"."""
+        return self.program_output.rstrip() or "(nothing)"
+
     def summary(self) -> str:
         if self.cancelled:
             return "cancelled"
@@ -115,8 +120,7 @@ class TestReport:
         if not self.failures and not self.ok and self.output:
             lines += ["", "Console output (tail):", self.output.rstrip()]
         if self.program_ran:
-            printed = self.program_output.rstrip() or "(nothing)"
-            lines += ["", f"`python {self.program}` ran to the end and printed:", printed]
+            lines += ["", f"`python {self.program}` ran to the end and printed:", self.printed]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class TestsView(VerticalScroll):
             text.append("\n" + self.report.output.rstrip() + "\n", style="dim")
         if self.report.program_ran:
             text.append(f"\n{self.report.program} printed:\n", style="bold")
-            text.append((self.report.program_output.rstrip() or "(nothing)") + "\n")
+            text.append(self.report.printed + "\n")
         body.update(text)
 
 
