@@ -67,3 +67,26 @@ def test_a_package_session_keeps_the_merge_example() -> None:
                             budget=8000)
     system, request = (m["content"] for m in context.messages)
     assert "geometry/shapes.py" in system and "is the program" not in request
+
+
+def test_a_float_compared_with_equality_gets_the_approx_hint() -> None:
+    problem = (
+        "FAILED tests/test_solution.py::test_truncate: assert 0.09999999999999964 == 0.1\n"
+        "E   assert 0.5 == 0.25\n"
+    )
+    assert repair_hints(problem, FILES) == [
+        "0.09999999999999964 and 0.1 differ only by float rounding: the code may be right. "
+        "Compare floats in tests with pytest.approx (`import pytest`, then `assert value == pytest.approx(0.1)`)."
+    ]  # 0.5 against 0.25 is a real difference: no hint
+
+
+def test_a_module_used_but_never_imported_gets_its_import_named() -> None:
+    test = "from solution import f\n\ndef test_f():\n    assert pytest.approx(f(1.1)) == 0.1\n"
+    problem = "E       NameError: name 'pytest' is not defined\n"
+    assert repair_hints(problem, {"tests/test_solution.py": test}) == [
+        "pytest is a module that was never imported: add `import pytest` at the top of the file that uses it."
+    ]
+    # a variable named like a standard module is not one: no hint
+    program = "numbers.append(4)\nnumbers = [1, 2]\n"
+    assert repair_hints("NameError: name 'numbers' is not defined", {"main.py": program}) == []
+    assert repair_hints("NameError: name 'pytest' is not defined", {"t.py": "x = pytest\n"}) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import git
@@ -127,3 +128,33 @@ def test_a_non_git_directory_with_files_is_tracked_not_scaffolded(tmp_path: Path
     repo = git.Repo(root)
     assert [c.summary for c in repo.iter_commits()] == ["chatpkg: start tracking the workspace"]
     assert not (root / "pyproject.toml").exists()
+
+
+def test_the_workspace_serves_threads_one_at_a_time(root: Path) -> None:
+    """A front end's workers read git at once (the TUI refreshes files while it shows a diff).
+
+    GitPython shares one ``git cat-file`` pipe per repository; without the workspace's
+    lock these readers garble each other's replies or hang.
+    """
+    session, _ = make_session(root, [ADD_REPLY, MUL_REPLY])
+    run(session, "Add add(a, b).")
+    run(session, "Add mul(a, b).")
+    ws, sha = session.workspace, session.workspace.head().sha
+    expected = ws.snapshot(sha)
+    failures: list[str] = []
+
+    def read(times: int) -> None:
+        try:
+            for _ in range(times):
+                if ws.snapshot(sha) != expected or ws.tree_of(sha) != ws.head().tree:
+                    failures.append("a read returned another commit's data")
+        except Exception as exc:  # noqa: BLE001 - any error is the failure this test looks for
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=read, args=(100,), daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a reader hung"
+    assert failures == []

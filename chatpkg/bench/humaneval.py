@@ -57,8 +57,9 @@ def turn_text(task: dict[str, Any], write_tests: bool) -> str:
     )
     if write_tests:
         text += (
-            f" Also write pytest tests for `{task['entry_point']}` in tests/test_solution.py "
-            f"(`from solution import {task['entry_point']}`), using the examples in the docstring."
+            f" Also write a short pytest test for `{task['entry_point']}` in tests/test_solution.py "
+            f"(`from solution import {task['entry_point']}`): turn each example in the docstring into an "
+            "assert, and add no other cases."
         )
     return text
 

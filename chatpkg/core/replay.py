@@ -256,8 +256,8 @@ def _page(index: int, step: Step, check: TurnCheck, session: Session) -> ReplayP
         report = record.report if record else None
         return ReplayPage(index, "turn", check, tuple(step.turn.replies), diff, report, step.turn.commit)
     if isinstance(step.event, UserEditsCommitted):
-        head = ws.repo.head.commit
-        diff = ws.diff(head.parents[0].hexsha, head.hexsha) if head.parents else ""
+        head, parent = ws.head().sha, ws.parent_of(ws.head().sha)
+        diff = ws.diff(parent, head) if parent else ""
         return ReplayPage(index, step.kind, check, commit=step.event.commit, diff=diff)
     return ReplayPage(index, step.kind, check, commit=getattr(step.event, "to_commit", None))
 

@@ -40,9 +40,10 @@ from chatpkg.core.events import (
     UserEditsCommitted,
 )
 from chatpkg.core.models import Message, Model, ModelError, Usage
+from chatpkg.core.runaway import RunawayGuard
 from chatpkg.core.state import SessionState
 from chatpkg.core.testrun import TestReport
-from chatpkg.core.tokens import count_message_tokens
+from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.transcript import Transcript
 from chatpkg.core.workspace import Workspace
 
@@ -270,18 +271,26 @@ class TurnRun:
         return self.s.emit(event)
 
     def _ask(self) -> Iterator[Event]:
-        parts: list[str] = []
+        guard = RunawayGuard()
         usage = Usage(0, 0)
         started = time.monotonic()
-        for chunk in self.s.model.stream(self.messages, self.cancel):
-            self.cancel.raise_if_cancelled()
-            if isinstance(chunk, Usage):
-                usage = chunk
-            elif chunk:
-                parts.append(chunk)
-                yield self.s.emit(ModelDelta(self.turn, self.round, chunk))
+        stream = self.s.model.stream(self.messages, self.cancel)
+        try:
+            for chunk in stream:
+                self.cancel.raise_if_cancelled()
+                if isinstance(chunk, Usage):
+                    usage = chunk
+                elif chunk:
+                    yield self.s.emit(ModelDelta(self.turn, self.round, chunk))
+                    if guard.feed(chunk):
+                        break
+        finally:
+            getattr(stream, "close", lambda: None)()
         self.cancel.raise_if_cancelled()
-        reply = "".join(parts)
+        reply = guard.reply()
+        if guard.tripped:  # the stream was left before its usage came: count what was read
+            usage = Usage(count_message_tokens(self.messages), count_tokens(guard.text))
+            yield self.s.emit(Notice(guard.notice()))
         seconds = round(time.monotonic() - started, 3)
         yield self.s.emit(
             ModelReply(

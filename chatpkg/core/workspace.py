@@ -8,11 +8,15 @@ the current branch between them; every turn commit also gets a ref under
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import git
 
@@ -21,6 +25,26 @@ from chatpkg.core.scaffold import scaffold_files
 STATE_DIR = ".chatpkg"
 MAX_TEXT_FILE_BYTES = 64 * 1024
 FALLBACK_ACTOR = git.Actor("chatpkg", "chatpkg@localhost")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _serialized(method: _Method) -> _Method:
+    """Run ``method`` holding the workspace's lock.
+
+    GitPython keeps one ``git cat-file --batch`` process per repository and is not
+    thread-safe: two threads reading objects at once (a front end's workers, say)
+    interleave on its pipes, which garbles replies or hangs both. One lock per
+    workspace makes every git access take its turn.
+    """
+
+    @functools.wraps(method)
+    def locked(self: Workspace, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 class WorkspaceError(Exception):
@@ -38,6 +62,7 @@ class Workspace:
 
     def __init__(self, repo: git.Repo) -> None:
         self.repo = repo
+        self.lock = threading.RLock()  # see _serialized: one git access at a time
         if repo.working_tree_dir is None:
             raise WorkspaceError("bare repositories are not supported")
         self.root = Path(repo.working_tree_dir).resolve()
@@ -83,13 +108,21 @@ class Workspace:
 
     # --- reading ---------------------------------------------------------------
 
+    @_serialized
     def head(self) -> Commit:
         commit = self.repo.head.commit
         return Commit(commit.hexsha, commit.tree.hexsha)
 
+    @_serialized
     def tree_of(self, sha: str) -> str:
         return self.repo.commit(sha).tree.hexsha
 
+    @_serialized
+    def parent_of(self, sha: str) -> str | None:
+        parents = self.repo.commit(sha).parents
+        return parents[0].hexsha if parents else None
+
+    @_serialized
     def changed_paths(self) -> list[str]:
         """Paths that differ from HEAD, untracked files included (ignored ones not)."""
         out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
@@ -107,6 +140,7 @@ class Workspace:
     def is_dirty(self) -> bool:
         return bool(self.changed_paths())
 
+    @_serialized
     def text_files(self, *, max_bytes: int = MAX_TEXT_FILE_BYTES) -> dict[str, str]:
         """Tracked and untracked (not ignored) UTF-8 files up to ``max_bytes``."""
         listed = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
@@ -123,6 +157,7 @@ class Workspace:
                 continue
         return files
 
+    @_serialized
     def file_at(self, sha: str, rel: str) -> str | None:
         try:
             blob = self.repo.commit(sha).tree / rel
@@ -130,6 +165,7 @@ class Workspace:
             return None
         return blob.data_stream.read().decode("utf-8", errors="replace")
 
+    @_serialized
     def diff(self, old: str, new: str) -> str:
         return self.repo.git.diff(old, new, "--no-color", "--stat", "--patch")
 
@@ -141,6 +177,7 @@ class Workspace:
 
     # --- writing ---------------------------------------------------------------
 
+    @_serialized
     def commit_all(self, message: str) -> tuple[Commit, dict[str, str | None]] | None:
         """Commit every change (the user's hand edits); None when clean."""
         paths = self.changed_paths()
@@ -150,6 +187,7 @@ class Workspace:
         self.repo.git.add(A=True)
         return self._commit(message), files
 
+    @_serialized
     def commit_paths(self, paths: list[str], message: str) -> Commit:
         """Commit exactly ``paths`` (added, changed or deleted)."""
         self.repo.git.add("-A", "--", *paths)
@@ -170,10 +208,12 @@ class Workspace:
             return None
         return path.read_text(encoding="utf-8", errors="replace")
 
+    @_serialized
     def move_to(self, sha: str) -> None:
         """Point the current branch (or detached HEAD) at ``sha``, work tree included."""
         self.repo.head.reset(sha, index=True, working_tree=True)
 
+    @_serialized
     def restore_paths(self, sha: str, paths: list[str]) -> None:
         """Put ``paths`` back as they are in ``sha``; files new since then are removed.
 
@@ -187,6 +227,7 @@ class Workspace:
             if path.is_file() or path.is_symlink():
                 path.unlink()
 
+    @_serialized
     def snapshot(self, sha: str, *, max_bytes: int = 2 * 1024 * 1024) -> tuple[dict[str, str], dict[str, str], bool]:
         """Text files of commit ``sha``, their non-default modes, and whether that is all of it."""
         files: dict[str, str] = {}
@@ -208,9 +249,11 @@ class Workspace:
                 return {}, {}, False
         return files, modes, complete
 
+    @_serialized
     def set_ref(self, name: str, sha: str) -> None:
         git.Reference.create(self.repo, f"refs/chatpkg/{name}", sha, force=True)
 
+    @_serialized
     def is_ancestor(self, old: str, new: str) -> bool:
         return self.repo.is_ancestor(old, new)
 

@@ -1,0 +1,74 @@
+"""Catch a reply that has fallen into a loop, and cut it there.
+
+At temperature 0 a small model sometimes repeats one line until it runs out of
+tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
+is minutes of decoding, and the reply ends inside an open code block, so the
+whole reply is lost. The guard watches the reply as it streams and stops it when
+the same line comes back too many times in a row: the reply keeps what came
+before (those lines are the model's own, loop included up to the limit), and an
+open code block is closed so the edits can still be applied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SAME_LINE_LIMIT = 6  # the very same line, this many times in a row
+SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
+FENCE = "```"
+NUMBER = re.compile(r"\d+")
+
+
+def shape(line: str) -> str:
+    """A line with its numbers blanked: ``assert f(41.1) == 0.1`` and ``assert f(42.1) == 0.1`` match."""
+    return NUMBER.sub("0", line.strip())
+
+
+@dataclass
+class RunawayGuard:
+    """Fed the reply piece by piece; ``tripped`` once a loop is seen."""
+
+    text: str = ""
+    tripped: bool = False
+    _scanned: int = 0  # where the next unscanned line starts
+    _last: str | None = None
+    _same: int = 0
+    _same_shape: int = 0
+    _cut: int = 0
+
+    def feed(self, piece: str) -> bool:
+        """Take the next piece of the reply; True when the reply should stop here."""
+        if self.tripped:
+            return True
+        self.text += piece
+        while (end := self.text.find("\n", self._scanned)) != -1:
+            line = self.text[self._scanned:end]
+            self._scanned = end + 1
+            if self._count(line):
+                self.tripped, self._cut = True, self._scanned
+                return True
+        return False
+
+    def _count(self, line: str) -> bool:
+        if not line.strip():
+            return False  # blank lines neither break nor extend a run
+        last, self._last = self._last, line.rstrip()
+        if last is None:
+            self._same = self._same_shape = 1
+            return False
+        self._same = self._same + 1 if line.rstrip() == last else 1
+        self._same_shape = self._same_shape + 1 if shape(line) == shape(last) else 1
+        return self._same >= SAME_LINE_LIMIT or self._same_shape >= SAME_SHAPE_LIMIT
+
+    def reply(self) -> str:
+        """The reply as it should be used: cut after the loop's last kept line, its code block closed."""
+        if not self.tripped:
+            return self.text
+        kept = self.text[:self._cut]
+        open_fence = sum(1 for line in kept.splitlines() if line.lstrip().startswith(FENCE)) % 2 == 1
+        return kept + (FENCE + "\n" if open_fence else "")
+
+    def notice(self) -> str:
+        return (f"the model started repeating itself ({self._last!r} and lines like it): "
+                "its reply was cut there and its open code block closed")

@@ -1,0 +1,69 @@
+"""A reply that falls into a loop is cut there, applied, and replays the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import make_session, run
+
+from chatpkg.core.events import ModelReply, Notice
+from chatpkg.core.replay import replay_exact
+from chatpkg.core.runaway import SAME_LINE_LIMIT, SAME_SHAPE_LIMIT, RunawayGuard
+
+SOLUTION = "pkg/frac.py\n```python\ndef frac(x):\n    return x - int(x)\n```\n\n"
+LOOP_HEAD = "tests/test_frac.py\n```python\nfrom pkg.frac import frac\n\n\ndef test_frac():\n"
+
+
+def looping_reply(lines: int) -> str:
+    """What the embedded model did on HumanEval/2: one assert per number, until max_tokens."""
+    asserts = "".join(f"    assert frac({n}.5) == 0.5\n" for n in range(lines))
+    return SOLUTION + LOOP_HEAD + asserts + "    assert frac(99"  # cut off mid-line, block never closed
+
+
+def fed(text: str, piece: int = 7) -> RunawayGuard:
+    guard = RunawayGuard()
+    for start in range(0, len(text), piece):
+        if guard.feed(text[start:start + piece]):
+            break
+    return guard
+
+
+def test_lines_equal_but_for_numbers_trip_the_guard_at_the_limit() -> None:
+    guard = fed(looping_reply(200))
+
+    assert guard.tripped
+    reply = guard.reply()
+    assert reply.count("assert frac(") == SAME_SHAPE_LIMIT
+    assert reply.endswith(f"    assert frac({SAME_SHAPE_LIMIT - 1}.5) == 0.5\n```\n")  # block closed
+
+
+def test_the_very_same_line_trips_it_sooner() -> None:
+    text = "Here:\n```python\n" + "print('again')\n" * 50
+    guard = fed(text)
+    assert guard.tripped and guard.reply() == "Here:\n```python\n" + "print('again')\n" * SAME_LINE_LIMIT + "```\n"
+    assert "print('again')" in guard.notice()
+
+
+def test_ordinary_code_and_tables_pass_untouched() -> None:
+    table = "ROMAN = [\n" + "".join(f"    ({n}, '{'m' * (n % 4 + 1)}x{n}'),\n" for n in range(30)) + "]\n"
+    blank_separated = "\n\n".join(f"def f{n}():\n    return {n}\n" for n in range(30))
+    short_run = "x = 1\n" * (SAME_LINE_LIMIT - 1) + "y = 2\n"
+    for text in (table, blank_separated, short_run, looping_reply(SAME_SHAPE_LIMIT - 2)):
+        guard = fed(text)
+        assert not guard.tripped and guard.reply() == text
+
+
+def test_a_looping_reply_is_cut_applied_and_tested(root: Path, tmp_path: Path) -> None:
+    session, _ = make_session(root, [looping_reply(300)])
+
+    events = run(session, "Add frac(x), the decimal part of x, with a test.")
+
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and "repeating itself" in notices[0]
+    (reply,) = [e for e in events if isinstance(e, ModelReply)]
+    assert reply.text.endswith("```\n") and reply.completion_tokens > 0
+    assert events[-1].outcome == "committed" and events[-1].tests == "2 passed"  # the scaffold's test and this one
+    assert (root / "tests" / "test_frac.py").read_text().count("assert") == SAME_SHAPE_LIMIT
+
+    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
+    assert [c.ok for c in checks] == [True]  # the recorded (cut) reply replays to the same commit
