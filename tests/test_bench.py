@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from chatpkg.bench import humaneval, mtpb
-from chatpkg.bench.results import read_records
+from chatpkg.bench.results import ResultsFile, read_records
 from chatpkg.cli import main
 from chatpkg.core.models import ScriptedModel
 from helpers import whole
@@ -59,6 +59,20 @@ def test_a_rerun_skips_done_cases_and_retries_errors(tmp_path: Path) -> None:
 
     assert "2 case(s) already done, 1 to run" in second.output
     assert statuses(out) == {("t1", 0): "passed", ("t2", 0): "skipped", ("t3", 0): "failed"}
+
+
+def test_a_torn_last_line_from_an_interrupted_run_is_dropped_before_the_next_record(tmp_path: Path) -> None:
+    out = tmp_path / "run.jsonl"
+    config = {"bench": "mtpb", "model": "m", "mode": "multi", "max_repairs": 0, "edit_format": "whole"}
+    done = json.dumps({**config, "id": "t1", "case": 0, "status": "passed"})
+    out.write_text(done + "\n" + '{"bench": "mtpb", "id": "t3", "sta')  # killed mid-write
+
+    results = ResultsFile(out, config)
+    results.append({"id": "t3", "case": 0, "status": "failed"})
+
+    assert results.done == {("t1", 0), ("t3", 0)}
+    assert statuses(out) == {("t1", 0): "passed", ("t3", 0): "failed"}
+    assert len(out.read_text().splitlines()) == 2  # the torn line is gone, not buried mid-file
 
 
 def test_a_results_file_holds_one_configuration(tmp_path: Path) -> None:

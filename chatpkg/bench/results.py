@@ -9,6 +9,7 @@ done and refuses to mix two configurations in one file. Cases that ended in an
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +48,21 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def drop_torn_tail(path: Path) -> None:
+    """Cut a torn last line (a run killed mid-write) so the next record starts a line of its own.
+
+    That record was never complete, and its case is not done, so nothing is lost.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as data:
+        data.seek(-1, os.SEEK_END)
+        if data.read(1) == b"\n":
+            return
+        data.seek(0)
+        data.truncate(data.read().rfind(b"\n") + 1)
+
+
 class ResultsFile:
     """Append-only results for one configuration."""
 
@@ -66,10 +82,8 @@ class ResultsFile:
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
         record = {**self.config, **record}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        torn = self.path.exists() and not self.path.read_bytes().endswith(b"\n") and self.path.stat().st_size
+        drop_torn_tail(self.path)
         with self.path.open("a", encoding="utf-8") as out:
-            if torn:
-                out.write("\n")
             out.write(json.dumps(record, default=str) + "\n")
         self.records = [r for r in self.records if case_key(r) != case_key(record)] + [record]
         if record.get("status") in DONE:
