@@ -37,6 +37,16 @@ def test_lines_equal_but_for_numbers_trip_the_guard_at_the_limit() -> None:
     assert reply.endswith(f"    assert frac({SAME_SHAPE_LIMIT - 1}.5) == 0.5\n```\n")  # block closed
 
 
+def test_a_list_growing_by_one_number_per_line_is_a_loop_too() -> None:
+    """HumanEval/3: below_zero([1, 2, 3, 4, 5, -1]), then [..., -1, -2], and so on."""
+    lines = [f"    assert below_zero([1, 2, 3, 4, 5{''.join(f', -{k}' for k in range(1, n))}]) == True\n"
+             for n in range(1, 60)]
+    guard = fed("```python\n" + "".join(lines))
+    assert guard.tripped and guard.reply().count("assert") == SAME_SHAPE_LIMIT
+    copies = [f"    assert repeat('ab', {n}) == [{', '.join([repr('ab')] * n)}]\n" for n in range(1, 60)]
+    assert fed("".join(copies)).tripped  # the same string, one more time per line
+
+
 def test_the_very_same_line_trips_it_sooner() -> None:
     text = "Here:\n```python\n" + "print('again')\n" * 50
     guard = fed(text)
