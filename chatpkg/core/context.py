@@ -8,7 +8,6 @@ workspace files, the last test report and the request.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 
@@ -260,66 +259,3 @@ def build_context(
             break
         kept.pop(0)
     return Context(messages, tokens, budget, len(history) - len(kept), tuple(shown))
-
-
-MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
-MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
-UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
-FLOAT = r"-?\d+\.\d+(?:e[-+]?\d+)?"
-FLOAT_EQUALITY = re.compile(rf"assert ({FLOAT}) == ({FLOAT})\b")
-
-
-def unimported_module(name: str, problem: str, files: dict[str, str]) -> bool:
-    """An undefined ``name`` used as ``name.attr`` that is an importable module and bound nowhere.
-
-    ``pytest.approx`` without ``import pytest`` qualifies; a list called ``numbers``
-    (also a standard module's name) does not, as the code assigns it somewhere.
-    """
-    code = "\n".join([problem, *files.values()])
-    if not re.search(rf"\b{name}\.\w", code):
-        return False
-    if re.search(rf"\b{name}\s*=[^=]|\bfor\s+{name}\b|\bdef\s+{name}\b|\bas\s+{name}\b", code):
-        return False
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def rounding_only(left: str, right: str) -> bool:
-    """Two floats a test compared with == that differ only by float rounding."""
-    a, b = float(left), float(right)
-    return a != b and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-
-
-def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
-    """Plain next steps for failures small models misread (prompt enhancement, as in Pygen)."""
-    hints: list[str] = []
-    local = set(packages(files))
-    for module in dict.fromkeys(MISSING_MODULE.findall(problem)):
-        if module.split(".")[0] in local and "." in module:
-            path = module.replace(".", "/") + ".py"
-            hints.append(f"The module {module} does not exist: create {path} with that code in this reply.")
-    for name, module in dict.fromkeys(MISSING_NAME.findall(problem)):
-        if module.split(".")[0] in local:
-            hints.append(f"{module} has no {name}: define {name} in {module.replace('.', '/')}.py in this reply.")
-    for name in dict.fromkeys(UNDEFINED_NAME.findall(problem)):
-        if unimported_module(name, problem, files):
-            hints.append(f"{name} is a module that was never imported: add `import {name}` at the top of "
-                         "the file that uses it.")
-    for left, right in dict.fromkeys(FLOAT_EQUALITY.findall(problem)):
-        if rounding_only(left, right):
-            hints.append(f"{left} and {right} differ only by float rounding: the code may be right. "
-                         f"Compare floats in tests with pytest.approx (`import pytest`, then "
-                         f"`assert value == pytest.approx({right})`).")
-    return hints
-
-
-def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str] | None = None) -> str:
-    """The message that sends a failed round back to the model; hints last, where small models look."""
-    parts = [problem]
-    if files:
-        parts += ["# Current content of the files you edited", render_files(files)]
-    parts += repair_hints(problem, all_files or files)
-    parts.append("Fix this now: reply with the edits, in the same format.")
-    return "\n\n".join(parts)

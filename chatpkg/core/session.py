@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.context import build_context, repair_message, without_example
+from chatpkg.core.context import build_context, without_example
 from chatpkg.core.edits import EditError, apply_edits, current_files, parse_edits
 from chatpkg.core.events import (
     EditsApplied,
@@ -40,6 +40,7 @@ from chatpkg.core.events import (
     UserEditsCommitted,
 )
 from chatpkg.core.models import Message, Model, ModelError, Usage
+from chatpkg.core.repair import repair_message
 from chatpkg.core.runaway import RunawayGuard
 from chatpkg.core.state import SessionState
 from chatpkg.core.testrun import TestReport

@@ -1,0 +1,65 @@
+"""Repair messages: the failure, the edited files, and plain next steps for a small model."""
+
+from __future__ import annotations
+
+from chatpkg.core.repair import repair_hints, repair_message
+
+FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
+
+
+def test_missing_local_modules_and_names_get_a_plain_next_step() -> None:
+    problem = (
+        "E   ModuleNotFoundError: No module named 'pkg.add'\n"
+        "E   ImportError: cannot import name 'mul' from 'pkg.calc' (/w/pkg/calc.py)\n"
+        "E   ModuleNotFoundError: No module named 'numpy'\n"
+    )
+    assert repair_hints(problem, FILES) == [
+        "The module pkg.add does not exist: create pkg/add.py with that code in this reply.",
+        "pkg.calc has no mul: define mul in pkg/calc.py in this reply.",
+    ]
+    message = repair_message(problem, {"pkg/calc.py": FILES["pkg/calc.py"]}, FILES)
+    assert message.index("create pkg/add.py") > message.index("def add(a, b)")  # hints last
+
+
+def test_a_float_compared_with_equality_gets_the_approx_hint() -> None:
+    problem = (
+        "FAILED tests/test_solution.py::test_truncate: assert 0.09999999999999964 == 0.1\n"
+        "E   assert 0.5 == 0.25\n"
+    )
+    assert repair_hints(problem, FILES) == [
+        "0.09999999999999964 and 0.1 differ only by float rounding: the code may be right. "
+        "Compare floats in tests with pytest.approx (`import pytest`, then `assert value == pytest.approx(0.1)`)."
+    ]  # 0.5 against 0.25 is a real difference: no hint
+
+
+def test_a_module_used_but_never_imported_gets_its_import_named() -> None:
+    test = "from solution import f\n\ndef test_f():\n    assert pytest.approx(f(1.1)) == 0.1\n"
+    problem = "E       NameError: name 'pytest' is not defined\n"
+    assert repair_hints(problem, {"tests/test_solution.py": test}) == [
+        "pytest is a module that was never imported: add `import pytest` at the top of the file that uses it."
+    ]
+    # a variable named like a standard module is not one: no hint
+    program = "numbers.append(4)\nnumbers = [1, 2]\n"
+    assert repair_hints("NameError: name 'numbers' is not defined", {"main.py": program}) == []
+    assert repair_hints("NameError: name 'pytest' is not defined", {"t.py": "x = pytest\n"}) == []
+
+
+def test_a_crash_names_the_line_that_raised_and_input_gets_its_own_hint() -> None:
+    """MTPB 14: every repair resent `x = [int(input()) ...]`, written by an earlier step, unchanged."""
+    program = "import numpy as np\n\nx = [int(input()) for _ in range(11)]\ny = np.array(x)\n"
+    problem = (
+        "FAILED main.py: EOFError: EOF when reading a line\n"
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.11/runpy.py", line 198, in _run_module_as_main\n'
+        '  File "/tmp/w/main.py", line 3, in <module>\n'
+        "    x = [int(input()) for _ in range(11)]\n"
+        "EOFError: EOF when reading a line\n"
+    )
+    assert repair_hints(problem, {"main.py": program}) == [
+        "The error is raised by line 3 of main.py: `x = [int(input()) for _ in range(11)]`. Change that line "
+        "in this reply, even if an earlier step wrote it: sending it again unchanged cannot fix the error.",
+        "The program runs with no one typing, so input() gets nothing: use the values the requests give "
+        "instead of input().",
+    ]
+    outside = '  File "/usr/lib/python3.11/json/decoder.py", line 9, in decode\nValueError: bad\n'
+    assert repair_hints(outside, {"main.py": program}) == []  # no frame in a workspace file: no hint
