@@ -156,6 +156,18 @@ def test_compare_prints_two_runs_side_by_side(tmp_path: Path) -> None:
     assert any(line.split() == ["max_repairs", "0", "2"] for line in lines)
     assert any(line.split()[:2] == ["pass", "rate"] and "50.0%" in line and "0.0%" in line for line in lines)
     assert "  t1 case 0: passed -> failed" in lines
+    assert not any(line.startswith("same cases") for line in lines)  # both scored t1 and t3
+
+
+def test_compare_of_a_partial_run_also_rates_the_cases_both_scored(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    bench(tmp_path, T1 + T3, "mtpb", str(MTPB), "--cases", "1", "--max-repairs", "0", "--out", str(a))
+    bench(tmp_path, T3, "mtpb", str(MTPB), "--ids", "t3", "--cases", "1", "--out", str(b))  # only t3 so far
+
+    lines = CliRunner().invoke(main, ["bench", "mtpb", "--compare", str(a), str(b)]).output.splitlines()
+
+    assert any(line.split()[:2] == ["pass", "rate"] and "50.0% (1/2)" in line for line in lines)
+    assert ["same", "cases", "0.0%", "(0/1)", "0.0%", "(0/1)"] in [line.split() for line in lines]
 
 
 def test_compare_names_the_folders_of_files_with_the_same_name(tmp_path: Path) -> None:

@@ -198,6 +198,10 @@ def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: t
         left = _percent(*sa.by_category.get(category, (0, 0)))
         right = _percent(*sb.by_category.get(category, (0, 0)))
         yield f"  {category:<14}{left:>{width}}{right:>{width}}"
+    shared = _scored(a).keys() & _scored(b).keys()
+    if shared != _scored(a).keys() or shared != _scored(b).keys():  # a partial run: compare like with like
+        left, right = (_percent(sum(_scored(run)[k] == "passed" for k in shared), len(shared)) for run in (a, b))
+        yield f"{'same cases':<16}{left:>{width}}{right:>{width}}"
     for name in MEASURES:
         left, right = sa.means.get(name), sb.means.get(name)
         yield f"{name:<16}{_fmt(left):>{width}}{_fmt(right):>{width}}"
@@ -206,6 +210,11 @@ def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: t
     for key in sorted(set(status_a) & set(status_b), key=_natural):
         if status_a[key] != status_b[key] and "skipped" not in (status_a[key], status_b[key]):
             yield f"  {key[0]} case {key[1]}: {status_a[key]} -> {status_b[key]}"
+
+
+def _scored(records: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+    """The status of each case that was scored (passed or failed)."""
+    return {case_key(r): r["status"] for r in records if r.get("status") in ("passed", "failed")}
 
 
 def _natural(key: tuple[str, int]) -> tuple[int, str, int]:
