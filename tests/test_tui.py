@@ -150,6 +150,17 @@ async def test_the_command_palette_runs_chatpkg_commands(root: Path) -> None:
         assert app.tests.report is not None and app.tests.report.passed == 1  # the scaffold's own test
 
 
+async def test_the_command_palette_shows_the_model(root: Path) -> None:
+    app, _ = make_app(root, ScriptedModel([]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"model")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("model: scripted" in str(w.render()) for w in app.chat.children))
+
+
 async def test_slash_commands_complete_and_input_history_recalls(root: Path) -> None:
     app, _ = make_app(root, ScriptedModel([]))
     async with app.run_test(size=(120, 36)) as pilot:

@@ -18,6 +18,7 @@ PALETTE = (
     ("Show turns", "show_tab('turns')", "The turn list"),
     ("Context tokens", "slash('/tokens')", "Tokens in the last and next request"),
     ("History", "slash('/history')", "The turns of this session"),
+    ("Model", "slash('/model')", "The model in use; type /model NAME to switch"),
     ("Help", "slash('/help')", "Slash commands and keys"),
     ("Save a screenshot", "save_svg", "Save the screen as an SVG file in the current directory"),
     ("Quit", "quit", "Leave chatpkg"),
