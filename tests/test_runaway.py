@@ -8,7 +8,7 @@ from helpers import make_session, run
 
 from chatpkg.core.events import ModelReply, Notice
 from chatpkg.core.replay import replay_exact
-from chatpkg.core.runaway import SAME_LINE_LIMIT, SAME_SHAPE_LIMIT, RunawayGuard
+from chatpkg.core.runaway import BLANK_LIMIT, PERIOD_SPAN, SAME_LINE_LIMIT, SAME_SHAPE_LIMIT, RunawayGuard
 
 SOLUTION = "pkg/frac.py\n```python\ndef frac(x):\n    return x - int(x)\n```\n\n"
 LOOP_HEAD = "tests/test_frac.py\n```python\nfrom pkg.frac import frac\n\n\ndef test_frac():\n"
@@ -54,11 +54,25 @@ def test_the_very_same_line_trips_it_sooner() -> None:
     assert "print('again')" in guard.notice()
 
 
+def test_one_line_repeating_a_short_piece_is_dropped_whole() -> None:
+    """HumanEval/20: `[1.0, 2.0, 3.0, 4.0, 5.0, 2.0, 3.0, 4.0, 5.0, 2.0, ...` until max_tokens."""
+    head = "```python\ndef test_closest():\n"
+    guard = fed(head + "    assert closest([1.0, " + "2.0, 3.0, 4.0, 5.0, " * 200)
+    assert guard.tripped and guard.reply() == head + "```\n"
+    assert "2.0, 3.0, 4.0, 5.0" in guard.notice()
+
+
+def test_a_flood_of_blank_lines_is_a_loop() -> None:
+    guard = fed("x = 1\n" + "\n" * 100)
+    assert guard.tripped and guard.reply() == "x = 1\n" + "\n" * BLANK_LIMIT
+
+
 def test_ordinary_code_and_tables_pass_untouched() -> None:
     table = "ROMAN = [\n" + "".join(f"    ({n}, '{'m' * (n % 4 + 1)}x{n}'),\n" for n in range(30)) + "]\n"
     blank_separated = "\n\n".join(f"def f{n}():\n    return {n}\n" for n in range(30))
     short_run = "x = 1\n" * (SAME_LINE_LIMIT - 1) + "y = 2\n"
-    for text in (table, blank_separated, short_run, looping_reply(SAME_SHAPE_LIMIT - 2)):
+    long_line = "WORDS = [" + ", ".join(repr(f"w{n * n}") for n in range(PERIOD_SPAN)) + "]\n"
+    for text in (table, blank_separated, short_run, looping_reply(SAME_SHAPE_LIMIT - 2), long_line):
         guard = fed(text)
         assert not guard.tripped and guard.reply() == text
 

@@ -4,9 +4,13 @@ At temperature 0 a small model sometimes repeats one line until it runs out of
 tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
 is minutes of decoding, and the reply ends inside an open code block, so the
 whole reply is lost. The guard watches the reply as it streams and stops it when
-the same line comes back too many times in a row: the reply keeps what came
-before (those lines are the model's own, loop included up to the limit), and an
-open code block is closed so the edits can still be applied.
+the same line comes back too many times in a row, or one line keeps repeating
+a short piece: the reply keeps what came before (the model's own lines, loop
+included up to the limit; a looping line is dropped whole), and an open code
+block is closed so the edits can still be applied.
+
+It also keeps litellm's own check (100 identical streamed chunks in a row)
+from firing: that one ends the reply as a provider error, and the turn is lost.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from dataclasses import dataclass
 
 SAME_LINE_LIMIT = 6  # the very same line, this many times in a row
 SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
+BLANK_LIMIT = 12  # blank lines in a row
+PERIOD_SPAN = 400  # characters of one line made of one repeated piece ...
+PERIOD_MAX = 40  # ... of at most this many characters: `2.0, 3.0, 4.0, 5.0, 2.0, 3.0, ...`
 FENCE = "```"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 NUMBERS = re.compile(r"0(?:, *0)+")
@@ -43,7 +50,9 @@ class RunawayGuard:
     _last: str | None = None
     _same: int = 0
     _same_shape: int = 0
+    _blank: int = 0
     _cut: int = 0
+    _loop: str = ""  # what repeated, for the notice
 
     def feed(self, piece: str) -> bool:
         """Take the next piece of the reply; True when the reply should stop here."""
@@ -54,13 +63,18 @@ class RunawayGuard:
             line = self.text[self._scanned:end]
             self._scanned = end + 1
             if self._count(line):
-                self.tripped, self._cut = True, self._scanned
+                self.tripped, self._cut, self._loop = True, self._scanned, line.strip() or "blank lines"
                 return True
-        return False
+        unit = periodic_tail(self.text[self._scanned:])
+        if unit:
+            self.tripped, self._cut, self._loop = True, self._scanned, unit
+        return self.tripped
 
     def _count(self, line: str) -> bool:
         if not line.strip():
-            return False  # blank lines neither break nor extend a run
+            self._blank += 1  # blank lines do not break a run of lines, but many of them are a loop
+            return self._blank >= BLANK_LIMIT
+        self._blank = 0
         last, self._last = self._last, line.rstrip()
         if last is None:
             self._same = self._same_shape = 1
@@ -78,5 +92,16 @@ class RunawayGuard:
         return kept + (FENCE + "\n" if open_fence else "")
 
     def notice(self) -> str:
-        return (f"the model started repeating itself ({self._last!r} and lines like it): "
+        return (f"the model started repeating itself ({self._loop[:80]!r} again and again): "
                 "its reply was cut there and its open code block closed")
+
+
+def periodic_tail(line: str) -> str:
+    """The piece an unfinished line ends repeating (``PERIOD_SPAN`` characters of it), or ""."""
+    if len(line) < PERIOD_SPAN:
+        return ""
+    window = line[-PERIOD_SPAN:]
+    for period in range(1, PERIOD_MAX + 1):
+        if window[period:] == window[:-period]:
+            return window[-period:]
+    return ""
