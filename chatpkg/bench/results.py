@@ -198,9 +198,10 @@ def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: t
         left = _percent(*sa.by_category.get(category, (0, 0)))
         right = _percent(*sb.by_category.get(category, (0, 0)))
         yield f"  {category:<14}{left:>{width}}{right:>{width}}"
-    shared = _scored(a).keys() & _scored(b).keys()
-    if shared != _scored(a).keys() or shared != _scored(b).keys():  # a partial run: compare like with like
-        left, right = (_percent(sum(_scored(run)[k] == "passed" for k in shared), len(shared)) for run in (a, b))
+    scored_a, scored_b = _scored(a), _scored(b)
+    shared = scored_a.keys() & scored_b.keys()
+    if shared != scored_a.keys() or shared != scored_b.keys():  # a partial run: compare like with like
+        left, right = (_percent(sum(run[k] == "passed" for k in shared), len(shared)) for run in (scored_a, scored_b))
         yield f"{'same cases':<16}{left:>{width}}{right:>{width}}"
     for name in MEASURES:
         left, right = sa.means.get(name), sb.means.get(name)

@@ -43,9 +43,11 @@ def crash_line(problem: str, files: dict[str, str]) -> tuple[str, int, str] | No
     """The deepest traceback frame in a workspace file: its path, line number and code."""
     for path, number in reversed(TRACEBACK_FRAME.findall(problem)):
         rel = next((r for r in files if path == r or path.endswith("/" + r)), None)
-        lines = files[rel].splitlines() if rel else []
-        if rel and 1 <= int(number) <= len(lines) and lines[int(number) - 1].strip():
-            return rel, int(number), lines[int(number) - 1].strip()
+        if rel is None:
+            continue
+        lines, line = files[rel].splitlines(), int(number)
+        if 1 <= line <= len(lines) and lines[line - 1].strip():
+            return rel, line, lines[line - 1].strip()
     return None
 
 

@@ -256,7 +256,8 @@ def _page(index: int, step: Step, check: TurnCheck, session: Session) -> ReplayP
         report = record.report if record else None
         return ReplayPage(index, "turn", check, tuple(step.turn.replies), diff, report, step.turn.commit)
     if isinstance(step.event, UserEditsCommitted):
-        head, parent = ws.head().sha, ws.parent_of(ws.head().sha)
+        head = ws.head().sha
+        parent = ws.parent_of(head)
         diff = ws.diff(parent, head) if parent else ""
         return ReplayPage(index, step.kind, check, commit=step.event.commit, diff=diff)
     return ReplayPage(index, step.kind, check, commit=getattr(step.event, "to_commit", None))
