@@ -63,3 +63,18 @@ def test_a_crash_names_the_line_that_raised_and_input_gets_its_own_hint() -> Non
     ]
     outside = '  File "/usr/lib/python3.11/json/decoder.py", line 9, in decode\nValueError: bad\n'
     assert repair_hints(outside, {"main.py": program}) == []  # no frame in a workspace file: no hint
+
+
+def test_a_bare_standard_name_never_imported_gets_its_home_module() -> None:
+    """HumanEval/8: a repair dropped `from functools import reduce` and kept using reduce."""
+    solution = "def sum_product(numbers):\n    return sum(numbers), reduce(lambda a, b: a * b, numbers, 1)\n"
+    problem = "E       NameError: name 'reduce' is not defined\n"
+    assert repair_hints(problem, {"solution.py": solution}) == [
+        "reduce is not defined: if you mean functools.reduce, add `from functools import reduce` at the top "
+        "of the file that uses it; otherwise define reduce."
+    ]
+    assert "from typing import List" in repair_hints("NameError: name 'List' is not defined", {})[0]
+    assert "from math import sqrt" in repair_hints("NameError: name 'sqrt' is not defined", {})[0]
+    # a name the code defines, or one no standard module has, gets no such hint
+    assert repair_hints(problem, {"solution.py": solution + "def reduce(f, xs, start):\n    pass\n"}) == []
+    assert repair_hints("NameError: name 'helper_fn' is not defined", {"main.py": "helper_fn()\n"}) == []

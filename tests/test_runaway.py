@@ -8,7 +8,14 @@ from helpers import make_session, run
 
 from chatpkg.core.events import ModelReply, Notice
 from chatpkg.core.replay import replay_exact
-from chatpkg.core.runaway import BLANK_LIMIT, PERIOD_SPAN, SAME_LINE_LIMIT, SAME_SHAPE_LIMIT, RunawayGuard
+from chatpkg.core.runaway import (
+    BLANK_LIMIT,
+    GROWING_LIMIT,
+    PERIOD_SPAN,
+    SAME_LINE_LIMIT,
+    SAME_SHAPE_LIMIT,
+    RunawayGuard,
+)
 
 SOLUTION = "pkg/frac.py\n```python\ndef frac(x):\n    return x - int(x)\n```\n\n"
 LOOP_HEAD = "tests/test_frac.py\n```python\nfrom pkg.frac import frac\n\n\ndef test_frac():\n"
@@ -42,9 +49,21 @@ def test_a_list_growing_by_one_number_per_line_is_a_loop_too() -> None:
     lines = [f"    assert below_zero([1, 2, 3, 4, 5{''.join(f', -{k}' for k in range(1, n))}]) == True\n"
              for n in range(1, 60)]
     guard = fed("```python\n" + "".join(lines))
-    assert guard.tripped and guard.reply().count("assert") == SAME_SHAPE_LIMIT
+    assert guard.tripped and guard.reply().count("assert") == GROWING_LIMIT  # growing lines trip it sooner
     copies = [f"    assert repeat('ab', {n}) == [{', '.join([repr('ab')] * n)}]\n" for n in range(1, 60)]
     assert fed("".join(copies)).tripped  # the same string, one more time per line
+
+
+def test_long_growing_lines_are_cut_before_max_tokens() -> None:
+    """HumanEval/26: 15 ever longer lines of digits filled 2048 tokens before 16 same-shape lines came."""
+    lines = [f"    assert dedup([{', '.join(map(str, range(1, n + 1)))}]) == [{', '.join(map(str, range(1, n + 1)))}]\n"
+             for n in range(10, 40)]
+    guard = fed(SOLUTION + LOOP_HEAD + "    assert dedup([1, 2, 3, 2, 4]) == [1, 3, 4]\n" + "".join(lines))
+    assert guard.tripped and guard.reply().count("assert dedup(") == GROWING_LIMIT  # the docstring example starts the run
+    assert guard.reply().startswith(SOLUTION) and len(guard.reply()) < 2000
+    # same-shape lines that do not grow (a data table) run to the longer limit
+    rows = [f"    ({n}, 'row', {n * 3}),\n" for n in range(10, 10 + SAME_SHAPE_LIMIT - 1)]
+    assert not fed("ROWS = [\n" + "".join(rows) + "]\n").tripped
 
 
 def test_the_very_same_line_trips_it_sooner() -> None:

@@ -20,6 +20,14 @@ TRACEBACK_FRAME = re.compile(r'File "([^"\n]+)", line (\d+), in ')
 NO_INPUT = "EOFError: EOF when reading a line"
 FLOAT = r"-?\d+\.\d+(?:e[-+]?\d+)?"
 FLOAT_EQUALITY = re.compile(rf"assert ({FLOAT}) == ({FLOAT})\b")
+# Standard modules whose names a small model uses bare and forgets to import (HumanEval/8: reduce).
+NAME_HOMES = ("functools", "collections", "itertools", "math", "typing", "dataclasses", "heapq", "bisect",
+              "fractions", "decimal", "statistics")
+
+
+def _bound(name: str, code: str) -> bool:
+    """Whether the code assigns ``name`` or defines it somewhere (``as name`` included)."""
+    return re.search(rf"\b{name}\s*=[^=]|\bfor\s+{name}\b|\b(?:def|class)\s+{name}\b|\bas\s+{name}\b", code) is not None
 
 
 def unimported_module(name: str, problem: str, files: dict[str, str]) -> bool:
@@ -31,12 +39,23 @@ def unimported_module(name: str, problem: str, files: dict[str, str]) -> bool:
     code = "\n".join([problem, *files.values()])
     if not re.search(rf"\b{name}\.\w", code):
         return False
-    if re.search(rf"\b{name}\s*=[^=]|\bfor\s+{name}\b|\bdef\s+{name}\b|\bas\s+{name}\b", code):
+    if _bound(name, code):
         return False
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
+
+
+def standard_home(name: str, problem: str, files: dict[str, str]) -> str | None:
+    """The standard module an undefined bare ``name`` most likely comes from, if the code binds it nowhere."""
+    if len(name) < 3 or name.startswith("_") or _bound(name, "\n".join([problem, *files.values()])):
+        return None
+    for home in map(importlib.import_module, NAME_HOMES):
+        public = getattr(home, "__all__", None)
+        if name in public if public is not None else hasattr(home, name):
+            return home.__name__
+    return None
 
 
 def crash_line(problem: str, files: dict[str, str]) -> tuple[str, int, str] | None:
@@ -86,6 +105,9 @@ def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
         if unimported_module(name, problem, files):
             hints.append(f"{name} is a module that was never imported: add `import {name}` at the top of "
                          "the file that uses it.")
+        elif home := standard_home(name, problem, files):
+            hints.append(f"{name} is not defined: if you mean {home}.{name}, add `from {home} import {name}` "
+                         f"at the top of the file that uses it; otherwise define {name}.")
     hints += crash_hints(problem, files)
     for left, right in dict.fromkeys(FLOAT_EQUALITY.findall(problem)):
         if rounding_only(left, right):

@@ -4,8 +4,9 @@ At temperature 0 a small model sometimes repeats one line until it runs out of
 tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
 is minutes of decoding, and the reply ends inside an open code block, so the
 whole reply is lost. The guard watches the reply as it streams and stops it when
-the same line comes back too many times in a row, or one line keeps repeating
-a short piece: the reply keeps what came before (the model's own lines, loop
+the same line comes back too many times in a row, lines equal but for their
+numbers keep coming (sooner when each is longer than the last), or one line
+keeps repeating a short piece: the reply keeps what came before (the model's own lines, loop
 included up to the limit; a looping line is dropped whole), and an open code
 block is closed so the edits can still be applied.
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 SAME_LINE_LIMIT = 6  # the very same line, this many times in a row
 SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
+GROWING_LIMIT = 8  # ... or this many when each is longer than the last (a list growing by an item a line)
 BLANK_LIMIT = 12  # blank lines in a row
 PERIOD_SPAN = 400  # characters of one line made of one repeated piece ...
 PERIOD_MAX = 40  # ... of at most this many characters: `2.0, 3.0, 4.0, 5.0, 2.0, 3.0, ...`
@@ -50,6 +52,7 @@ class RunawayGuard:
     _last: str | None = None
     _same: int = 0
     _same_shape: int = 0
+    _growing: int = 0
     _blank: int = 0
     _cut: int = 0
     _loop: str = ""  # what repeated, for the notice
@@ -77,11 +80,14 @@ class RunawayGuard:
         self._blank = 0
         last, self._last = self._last, line.rstrip()
         if last is None:
-            self._same = self._same_shape = 1
+            self._same = self._same_shape = self._growing = 1
             return False
         self._same = self._same + 1 if line.rstrip() == last else 1
-        self._same_shape = self._same_shape + 1 if shape(line) == shape(last) else 1
-        return self._same >= SAME_LINE_LIMIT or self._same_shape >= SAME_SHAPE_LIMIT
+        same_shape = shape(line) == shape(last)
+        self._same_shape = self._same_shape + 1 if same_shape else 1
+        self._growing = self._growing + 1 if same_shape and len(line.rstrip()) > len(last) else 1
+        return (self._same >= SAME_LINE_LIMIT or self._same_shape >= SAME_SHAPE_LIMIT
+                or self._growing >= GROWING_LIMIT)
 
     def reply(self) -> str:
         """The reply as it should be used: cut after the loop's last kept line, its code block closed."""
