@@ -23,6 +23,7 @@ from chatpkg.core.store import open_session
 from chatpkg.core.transcript import read_transcript
 from chatpkg.tui.app import ChatpkgApp, TestsDone, TurnEvent
 from chatpkg.tui.chat import AssistantMessage, NoticeLine, OutcomeLine, UserMessage
+from chatpkg.tui.panels import SideTabs
 from chatpkg.tui.replay_app import ReplayApp
 from helpers import ADD_REPLY, whole
 
@@ -229,6 +230,13 @@ async def test_replay_steps_through_a_recorded_session() -> None:
         assert app.position == 2
         assert sum(isinstance(w, UserMessage) for w in app.chat.children) == 2
         assert "step 2/5 · all verified" in app.status.status.state
+
+        side = app.query_one(SideTabs)  # ctrl+n cycles the replay's three panes, then wraps
+        seen = [side.active]
+        for _ in range(3):
+            await pilot.press("ctrl+n")
+            seen.append(side.active)
+        assert seen == ["diff", "tests", "turns", "diff"]
 
 
 async def test_replay_of_a_broken_transcript_says_why(tmp_path: Path) -> None:

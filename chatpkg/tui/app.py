@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static
 
 from chatpkg.core.cancel import CancelToken
 from chatpkg.core.commands import Commands
@@ -45,12 +45,11 @@ from chatpkg.core.testrun import TestReport
 from chatpkg.tui.chat import ChatLog
 from chatpkg.tui.history import InputHistory
 from chatpkg.tui.palette import ChatpkgCommands
-from chatpkg.tui.panels import DiffView, FilesView, TestsView, TurnRow, TurnsView
+from chatpkg.tui.panels import DiffView, FilesView, SideTabs, TestsView, TurnRow, TurnsView
 from chatpkg.tui.prompt import PromptInput
 from chatpkg.tui.status import StatusLine
 
 SessionOpener = Callable[[], tuple[Session, list[str]]]
-TABS = ("diff", "tests", "files", "turns")
 
 
 # --- messages the workers post --------------------------------------------------
@@ -161,15 +160,7 @@ class ChatpkgApp(App[int]):
                 yield self.chat
                 yield self.completions
                 yield self.prompt
-            with TabbedContent(id="side", initial="diff"):
-                with TabPane("Diff", id="diff"):
-                    yield self.diff
-                with TabPane("Tests", id="tests"):
-                    yield self.tests
-                with TabPane("Files", id="files"):
-                    yield self.files
-                with TabPane("Turns", id="turns"):
-                    yield self.turns
+            yield SideTabs({"Diff": self.diff, "Tests": self.tests, "Files": self.files, "Turns": self.turns})
         yield self.status
         yield Footer()
 
@@ -383,11 +374,10 @@ class ChatpkgApp(App[int]):
             self.run_tests()
 
     def action_next_tab(self) -> None:
-        side = self.query_one("#side", TabbedContent)
-        side.active = TABS[(TABS.index(side.active) + 1) % len(TABS)] if side.active in TABS else TABS[0]
+        self.query_one(SideTabs).show_next()
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one("#side", TabbedContent).active = tab
+        self.query_one(SideTabs).active = tab
 
     async def action_slash(self, line: str) -> None:
         if self._idle():

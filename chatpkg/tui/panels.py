@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.highlight import highlight
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Static, Tree
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
 from chatpkg.core.testrun import TestReport
 
@@ -26,6 +27,20 @@ def highlight_diff(diff: str) -> Text:
         style = next((s for prefix, s in DIFF_STYLES if line.startswith(prefix)), "")
         text.append(line + "\n", style=style)
     return text
+
+
+class SideTabs(TabbedContent):
+    """The side panel: one tab per view, its id the lower-cased title; Tab cycles through them."""
+
+    def __init__(self, views: dict[str, Widget]) -> None:
+        self.tab_ids = tuple(title.lower() for title in views)
+        super().__init__(id="side", initial=self.tab_ids[0])
+        for title, view in views.items():
+            self.compose_add_child(TabPane(title, view, id=title.lower()))
+
+    def show_next(self) -> None:
+        ids = self.tab_ids
+        self.active = ids[(ids.index(self.active) + 1) % len(ids)] if self.active in ids else ids[0]
 
 
 class DiffView(VerticalScroll):

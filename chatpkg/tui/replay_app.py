@@ -17,15 +17,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer
 
 from chatpkg.core.replay import ReplayError, ReplayPage, replay_pages
 from chatpkg.core.transcript import TranscriptError
 from chatpkg.tui.chat import ChatLog
-from chatpkg.tui.panels import DiffView, TestsView, TurnRow, TurnsView
+from chatpkg.tui.panels import DiffView, SideTabs, TestsView, TurnRow, TurnsView
 from chatpkg.tui.status import StatusLine
 
-TABS = ("diff", "tests", "turns")
 
 
 @dataclass
@@ -75,13 +74,7 @@ class ReplayApp(App[int]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield self.chat
-            with TabbedContent(id="side", initial="diff"):
-                with TabPane("Diff", id="diff"):
-                    yield self.diff
-                with TabPane("Tests", id="tests"):
-                    yield self.tests
-                with TabPane("Turns", id="turns"):
-                    yield self.turns
+            yield SideTabs({"Diff": self.diff, "Tests": self.tests, "Turns": self.turns})
         yield self.status
         yield Footer()
 
@@ -161,12 +154,11 @@ class ReplayApp(App[int]):
         await self.go(len(self.pages))
 
     def action_next_tab(self) -> None:
-        side = self.query_one("#side", TabbedContent)
-        side.active = TABS[(TABS.index(side.active) + 1) % len(TABS)] if side.active in TABS else TABS[0]
+        self.query_one(SideTabs).show_next()
 
     async def on_turns_view_turn_selected(self, message: TurnsView.TurnSelected) -> None:
         await self.go(message.number)
-        self.query_one("#side", TabbedContent).active = "diff"
+        self.query_one(SideTabs).active = "diff"
 
     async def go(self, position: int) -> None:
         """Show the chat up to step ``position`` and that step's diff and tests."""
