@@ -73,6 +73,16 @@ def test_the_very_same_line_trips_it_sooner() -> None:
     assert "print('again')" in guard.notice()
 
 
+def test_a_cycle_of_lines_trips_it_too() -> None:
+    """HumanEval/119: two asserts, one after the other, until 3 replies of 2048 tokens."""
+    pair = ("    assert match_parens(['(', ')', '(', ')']) == 'Yes'\n"
+            "    assert match_parens([')', ')', '(', ')']) == 'No'\n")
+    guard = fed("```python\ndef test_parens():\n" + pair * 100)
+    assert guard.tripped and guard.reply().count("assert") == 2 * SAME_LINE_LIMIT
+    assert guard.reply().endswith("'No'\n```\n")
+    assert not fed("```python\n" + pair * (SAME_LINE_LIMIT - 1) + "    assert done()\n").tripped
+
+
 def test_one_line_repeating_a_short_piece_is_dropped_whole() -> None:
     """HumanEval/20: `[1.0, 2.0, 3.0, 4.0, 5.0, 2.0, 3.0, 4.0, 5.0, 2.0, ...` until max_tokens."""
     head = "```python\ndef test_closest():\n"

@@ -4,7 +4,7 @@ At temperature 0 a small model sometimes repeats one line until it runs out of
 tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
 is minutes of decoding, and the reply ends inside an open code block, so the
 whole reply is lost. The guard watches the reply as it streams and stops it when
-the same line comes back too many times in a row, lines equal but for their
+the same line (or cycle of a few lines) comes back too many times in a row, lines equal but for their
 numbers keep coming (sooner when each is longer than the last), or one line
 keeps repeating a short piece: the reply keeps what came before (the model's own lines, loop
 included up to the limit; a looping line is dropped whole), and an open code
@@ -17,9 +17,10 @@ from firing: that one ends the reply as a provider error, and the turn is lost.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-SAME_LINE_LIMIT = 6  # the very same line, this many times in a row
+SAME_LINE_LIMIT = 6  # the very same line, or the same cycle of lines, this many times in a row
+CYCLE_MAX = 4  # ... a cycle of at most this many lines (HumanEval/119 alternated two asserts)
 SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
 GROWING_LIMIT = 8  # ... or this many when each is longer than the last (a list growing by an item a line)
 BLANK_LIMIT = 12  # blank lines in a row
@@ -50,7 +51,8 @@ class RunawayGuard:
     tripped: bool = False
     _scanned: int = 0  # where the next unscanned line starts
     _last: str | None = None
-    _same: int = 0
+    _recent: list[str] = field(default_factory=list)  # the last CYCLE_MAX non-blank lines
+    _repeats: list[int] = field(default_factory=lambda: [0] * (CYCLE_MAX + 1))  # [p]: lines equal to p back
     _same_shape: int = 0
     _growing: int = 0
     _blank: int = 0
@@ -78,16 +80,24 @@ class RunawayGuard:
             self._blank += 1  # blank lines do not break a run of lines, but many of them are a loop
             return self._blank >= BLANK_LIMIT
         self._blank = 0
+        cycled = self._cycled(line.rstrip())
         last, self._last = self._last, line.rstrip()
         if last is None:
-            self._same = self._same_shape = self._growing = 1
+            self._same_shape = self._growing = 1
             return False
-        self._same = self._same + 1 if line.rstrip() == last else 1
         same_shape = shape(line) == shape(last)
         self._same_shape = self._same_shape + 1 if same_shape else 1
         self._growing = self._growing + 1 if same_shape and len(line.rstrip()) > len(last) else 1
-        return (self._same >= SAME_LINE_LIMIT or self._same_shape >= SAME_SHAPE_LIMIT
-                or self._growing >= GROWING_LIMIT)
+        return cycled or self._same_shape >= SAME_SHAPE_LIMIT or self._growing >= GROWING_LIMIT
+
+    def _cycled(self, line: str) -> bool:
+        """Whether the last lines are one cycle of p lines (p at most CYCLE_MAX), SAME_LINE_LIMIT times over."""
+        recent = self._recent
+        for p in range(1, CYCLE_MAX + 1):
+            same = len(recent) >= p and line == recent[-p]
+            self._repeats[p] = self._repeats[p] + 1 if same else 0
+        self._recent = (recent + [line])[-CYCLE_MAX:]
+        return any(self._repeats[p] >= (SAME_LINE_LIMIT - 1) * p for p in range(1, CYCLE_MAX + 1))
 
     def reply(self) -> str:
         """The reply as it should be used: cut after the loop's last kept line, its code block closed."""
