@@ -4,11 +4,12 @@ At temperature 0 a small model sometimes repeats one line until it runs out of
 tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
 is minutes of decoding, and the reply ends inside an open code block, so the
 whole reply is lost. The guard watches the reply as it streams and stops it when
-the same line (or cycle of a few lines) comes back too many times in a row, lines equal but for their
-numbers keep coming (sooner when each is longer than the last), or one line
-keeps repeating a short piece: the reply keeps what came before (the model's own lines, loop
-included up to the limit; a looping line is dropped whole), and an open code
-block is closed so the edits can still be applied.
+the same line (or cycle of a few lines) comes back too many times in a row,
+lines equal but for their numbers keep coming (sooner when each is longer than
+the last), or one line keeps repeating a short piece: the reply keeps what came
+before (the model's own lines, loop included up to the limit; a looping line is
+dropped whole), and an open code block is closed so the edits can still be
+applied.
 
 It also keeps litellm's own check (100 identical streamed chunks in a row)
 from firing: that one ends the reply as a provider error, and the turn is lost.
