@@ -51,7 +51,6 @@ class RunawayGuard:
     text: str = ""
     tripped: bool = False
     _scanned: int = 0  # where the next unscanned line starts
-    _last: str | None = None
     _recent: list[str] = field(default_factory=list)  # the last CYCLE_MAX non-blank lines
     _repeats: list[int] = field(default_factory=lambda: [0] * (CYCLE_MAX + 1))  # [p]: lines equal to p back
     _same_shape: int = 0
@@ -81,8 +80,8 @@ class RunawayGuard:
             self._blank += 1  # blank lines do not break a run of lines, but many of them are a loop
             return self._blank >= BLANK_LIMIT
         self._blank = 0
+        last = self._recent[-1] if self._recent else None  # the line before, blank lines skipped
         cycled = self._cycled(line.rstrip())
-        last, self._last = self._last, line.rstrip()
         if last is None:
             self._same_shape = self._growing = 1
             return False

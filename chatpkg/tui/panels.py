@@ -30,7 +30,7 @@ def highlight_diff(diff: str) -> Text:
 
 
 class SideTabs(TabbedContent):
-    """The side panel: one tab per view, its id the lower-cased title; Tab cycles through them."""
+    """The side panel: one tab per view, its id the lower-cased title; ``show_next`` cycles through them (ctrl+n)."""
 
     def __init__(self, views: dict[str, Widget]) -> None:
         self.tab_ids = tuple(title.lower() for title in views)

@@ -26,7 +26,6 @@ from chatpkg.tui.panels import DiffView, SideTabs, TestsView, TurnRow, TurnsView
 from chatpkg.tui.status import StatusLine
 
 
-
 @dataclass
 class PageReady(Message):
     page: ReplayPage
