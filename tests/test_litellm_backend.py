@@ -73,7 +73,9 @@ class FakeProvider:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with provider.lock:
-                    provider.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                    # HTTP header names are case-insensitive (clients differ in the case they send).
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    provider.requests.append({"path": self.path, "body": body, "headers": headers})
                     step = provider.script.popleft() if provider.script else ok()
                 try:
                     provider.serve(self, step)
@@ -215,7 +217,7 @@ def test_normal_stream(provider):
     assert body["temperature"] == 0
     assert body["seed"] == 0
     assert body["stream_options"] == {"include_usage": True}
-    assert request["headers"].get("Authorization") == "Bearer sk-test"
+    assert request["headers"].get("authorization") == "Bearer sk-test"
 
 
 def test_usage_estimated_when_provider_sends_none(provider):
