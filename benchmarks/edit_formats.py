@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from chatpkg.bench.mtpb import load_problems, missing_data, run_case
-from chatpkg.core.embedded import EMBEDDED_MODEL
 from chatpkg.core.models import resolve_model
+from chatpkg.core.models.embedded import EMBEDDED_MODEL
 
 
 def main() -> None:

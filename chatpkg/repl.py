@@ -29,11 +29,11 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.commands import COMMANDS, HELP, Commands
-from chatpkg.core.events import Event, ModelDelta, Notice, TurnEnded
+from chatpkg.core.engine.commands import COMMANDS, HELP, Commands
+from chatpkg.core.engine.events import Event, ModelDelta, Notice, TurnEnded
+from chatpkg.core.engine.render import describe_event
+from chatpkg.core.engine.session import Session
 from chatpkg.core.models import Model
-from chatpkg.core.render import describe_event
-from chatpkg.core.session import Session
 
 PROMPT = "> "
 PENDING = Notice("")  # "no event yet": lets the turn loop look at the keyboard
@@ -271,13 +271,10 @@ class CtrlCKey:
 
 def _prepare_in_background(model: Model) -> None:
     """Load the model while the user types the first message; a failure shows at the first turn."""
-    prepare = getattr(model, "prepare", None)
-    if prepare is None:
-        return
 
     def run() -> None:
         try:
-            prepare()
+            model.prepare()
         except Exception:  # the first turn reports it, with the model's own message
             pass
 

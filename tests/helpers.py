@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import ScriptedModel
-from chatpkg.core.session import Session, Settings
-from chatpkg.core.store import open_session
 
 
 def whole(files: dict[str, str], prose: str = "Here are the edits.") -> str:

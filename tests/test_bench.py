@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from helpers import whole
 
 from chatpkg.bench import humaneval, mtpb
 from chatpkg.bench.results import ResultsFile, read_records
 from chatpkg.cli import main
 from chatpkg.core.models import ScriptedModel
-from helpers import whole
 
 DATA = Path(__file__).parent / "data"
 MTPB = DATA / "mtpb-tiny.jsonl"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatpkg.core.context import HistoryItem, build_context, layout_hint
+from chatpkg.core.prompts.context import HistoryItem, build_context, layout_hint
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
 

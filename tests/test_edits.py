@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatpkg.core import edits as edits_mod
-from chatpkg.core.edits import (
+from chatpkg.core.workspace import edits as edits_mod
+from chatpkg.core.workspace.edits import (
     EditError,
     FileEdit,
     MalformedReply,
@@ -83,7 +83,7 @@ def test_first_line_comment_naming_other_file_is_content() -> None:
 
 
 def test_tilde_fence_longer_fence_and_no_language() -> None:
-    reply = f"a.txt\n~~~~\nhello\n```\nstill inside\n~~~~\n\nb.cfg\n````\n[x]\n```\n````\n"
+    reply = "a.txt\n~~~~\nhello\n```\nstill inside\n~~~~\n\nb.cfg\n````\n[x]\n```\n````\n"
     assert parse_edits(reply) == [
         whole("a.txt", "hello\n```\nstill inside\n"),
         whole("b.cfg", "[x]\n```\n"),

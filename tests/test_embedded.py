@@ -9,12 +9,11 @@ import git
 import pytest
 from helpers import kinds
 
-from chatpkg.core import embedded
-from chatpkg.core.config import default_edit_format
-from chatpkg.core.events import EditsApplied, TestsRun, TurnCommitted, TurnEnded
-from chatpkg.core.models import resolve_model
-from chatpkg.core.session import Settings
-from chatpkg.core.store import open_session
+from chatpkg.core.engine.config import default_edit_format
+from chatpkg.core.engine.events import EditsApplied, TestsRun, TurnCommitted, TurnEnded
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.models import embedded, resolve_model
 
 
 def fake_parts(tmp_path: Path, chunks: list[bytes]) -> list[Path]:
@@ -97,7 +96,7 @@ def test_models_command_reports_the_default_and_the_embedded_model(monkeypatch: 
     assert "default model:  openai/gpt-4o-mini  (from $CHATPKG_MODEL)" in result.output
     assert f"embedded model: {embedded.EMBEDDED_MODEL}" in result.output
     monkeypatch.delenv("CHATPKG_MODEL")
-    monkeypatch.setattr("chatpkg.core.config.config_path", lambda: Path("/nonexistent/config.toml"))
+    monkeypatch.setattr("chatpkg.core.engine.config.config_path", lambda: Path("/nonexistent/config.toml"))
     result = CliRunner().invoke(main, ["models"])
     assert f"default model:  {embedded.EMBEDDED_MODEL}\n" in result.output
 

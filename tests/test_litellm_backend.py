@@ -16,8 +16,8 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled  # noqa: E402
-from chatpkg.core.litellm_backend import LiteLLMModel  # noqa: E402
 from chatpkg.core.models import DEFAULT_CONTEXT_WINDOW, ModelError, Usage  # noqa: E402
+from chatpkg.core.models.litellm_backend import LiteLLMModel  # noqa: E402
 
 # litellm itself trips pydantic warnings (deprecations on every chunk, ReadOnly TypedDicts).
 pytestmark = [
@@ -159,7 +159,7 @@ class FakeProvider:
 @pytest.fixture(scope="module", autouse=True)
 def litellm_loaded():
     """Import litellm (seconds) before any test starts a clock."""
-    from chatpkg.core.litellm_backend import _litellm
+    from chatpkg.core.models.litellm_backend import _litellm
 
     _litellm()
 
@@ -409,7 +409,7 @@ def test_context_window():
 
 def test_import_does_not_load_litellm():
     code = (
-        "import sys, chatpkg.core.litellm_backend as b\n"
+        "import sys, chatpkg.core.models.litellm_backend as b\n"
         "m = b.LiteLLMModel('openai/x')\n"
         "assert m.name == 'openai/x'\n"
         "print('litellm' in sys.modules)\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chatpkg.core.context import FORMATS, system_prompt
-from chatpkg.core.edits import (
+from chatpkg.core.prompts.context import FORMATS, system_prompt
+from chatpkg.core.workspace.edits import (
     DroppedDefinitions,
     EditError,
     FileEdit,
@@ -19,7 +19,7 @@ from chatpkg.core.edits import (
     plan_edits,
     top_level_names,
 )
-from chatpkg.core.merge import merge_python
+from chatpkg.core.workspace.merge import merge_python
 
 F = "```"
 

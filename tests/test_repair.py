@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatpkg.core.repair import repair_hints, repair_message
+from chatpkg.core.prompts.repair import repair_hints, repair_message
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
 

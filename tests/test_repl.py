@@ -15,8 +15,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from chatpkg.cli import main
+from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.models import resolve_model
-from chatpkg.core.transcript import read_transcript
 from chatpkg.repl import PromptReader, Repl, SlashCompleter
 
 BROKEN = whole({"pkg/calc.py": "def add(a, b):\n    return a - b\n", "tests/test_calc.py": (
@@ -86,7 +86,7 @@ def test_a_failed_turn_makes_the_script_exit_non_zero(root: Path, tmp_path: Path
 
 
 def test_without_any_model_the_repl_says_how_to_choose_one(root: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("chatpkg.cli.default_model_spec", lambda: None)
+    monkeypatch.setattr("chatpkg.cli.options.default_model_spec", lambda: None)
     result = CliRunner().invoke(main, ["repl", "-w", str(root)], input="Add add.\n")
     assert result.exit_code == 1
     assert "error: no model configured: start chatpkg with --model" in result.output

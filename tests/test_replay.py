@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from helpers import ADD_REPLY, ADD_SRC, make_session, run, whole
 
 from chatpkg.cli import main
+from chatpkg.core.engine.replay import replay_exact, resynthesize
 from chatpkg.core.models import ScriptedModel
-from chatpkg.core.replay import replay_exact, resynthesize
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = whole({"pkg/mul.py": "def mul(a, b):\n    return a + b\n", "tests/test_mul.py": (

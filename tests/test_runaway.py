@@ -6,9 +6,9 @@ from pathlib import Path
 
 from helpers import make_session, run
 
-from chatpkg.core.events import ModelReply, Notice
-from chatpkg.core.replay import replay_exact
-from chatpkg.core.runaway import (
+from chatpkg.core.engine.events import ModelReply, Notice
+from chatpkg.core.engine.replay import replay_exact
+from chatpkg.core.prompts.runaway import (
     BLANK_LIMIT,
     GROWING_LIMIT,
     PERIOD_SPAN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatpkg.core.scriptrun import ScriptRunner
+from chatpkg.core.runner.program import ScriptRunner
 
 
 def test_a_script_that_runs_counts_as_passing(tmp_path: Path) -> None:

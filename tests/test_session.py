@@ -9,20 +9,19 @@ import git
 from helpers import ADD_REPLY, ADD_SRC, ADD_TEST, kinds, make_session, run, whole
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.events import (
+from chatpkg.core.engine.events import (
     EditsRejected,
     ErrorOccurred,
     Notice,
     RepairRound,
     TestsRun,
-    TurnCommitted,
     TurnEnded,
 )
-from chatpkg.core.models import Message, ModelError, ScriptedModel, Usage
-from chatpkg.core.session import Settings
-from chatpkg.core.store import open_session
-from chatpkg.core.testrun import TestReport
-from chatpkg.core.transcript import read_transcript
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.engine.transcript import read_transcript
+from chatpkg.core.models import Message, Model, ModelError, ScriptedModel, Usage
+from chatpkg.core.runner import TestReport
 
 MUL_SRC = ADD_SRC + "\n\ndef mul(a, b):\n    return a * b\n"
 MUL_TEST = ADD_TEST + "\n\ndef test_mul():\n    from pkg.calc import mul\n\n    assert mul(2, 3) == 6\n"
@@ -164,7 +163,7 @@ def test_a_hanging_test_is_killed_and_the_turn_ends(root: Path) -> None:
     assert end.outcome == "committed" and end.tests.startswith("timed out")
 
 
-class CancellingModel:
+class CancellingModel(Model):
     """Streams a few chunks, then the user presses Ctrl-C."""
 
     name = "cancelling"
@@ -191,7 +190,7 @@ def test_cancel_mid_stream_commits_nothing_and_says_so(root: Path) -> None:
     assert [e.kind for e in stored][-1] == "turn_end" and stored[-1].outcome == "cancelled"  # type: ignore[attr-defined]
 
 
-class DownModel:
+class DownModel(Model):
     name = "down"
     context_window = 8192
 
@@ -305,3 +304,21 @@ def test_the_program_hints_example_line_is_not_copied_into_the_program(root: Pat
 
     run(session, "Store the first five squares in `squares` and print x.")
     assert "squares = [n * n for n in range(1, 6)]" in (root / "main.py").read_text()
+
+
+def test_tokens_counts_what_the_next_turn_sends_also_in_a_program_session(root: Path) -> None:
+    from chatpkg.core.engine.commands import Commands
+    from chatpkg.core.prompts.context import build_context
+
+    session, model = make_session(root, [ADD_REPLY], program="main.py", edit_format="merge")
+    text = "Add add(a, b)."
+    expected = session.next_context(text).messages
+    before = session.next_context().prompt_tokens
+    no_program = build_context("", session.workspace.text_files(), [], last_tests=None, edit_format="merge",
+                               budget=session.budget).prompt_tokens
+
+    shown = Commands(session, lambda name: model).run("/tokens").text
+    run(session, text)
+
+    assert f"about {before} tokens" in shown and before > no_program  # the program hint is counted
+    assert model.asked[0] == expected  # the turn sent exactly what next_context built

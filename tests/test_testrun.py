@@ -1,4 +1,4 @@
-"""Tests for chatpkg.core.testrun: real pytest subprocesses on tiny workspaces."""
+"""Tests for chatpkg.core.runner: real pytest subprocesses on tiny workspaces."""
 
 from __future__ import annotations
 
@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.testrun import (
-    PytestRunner,
-    TestFailure,
-    TestReport,
-    child_env,
-    node_id,
-    trim_failures,
-)
+from chatpkg.core.runner import PytestRunner, TestFailure, TestReport, child_env
+from chatpkg.core.runner.pytest_runner import node_id, trim_failures
 from chatpkg.core.tokens import count_tokens
 
 

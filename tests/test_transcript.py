@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import ADD_REPLY, make_session, run
 
-from chatpkg.core.events import TestsRun, TurnCommitted, TurnEnded, event_from_dict
-from chatpkg.core.models import ScriptedModel
-from chatpkg.core.store import open_session
-from chatpkg.core.transcript import (
+from chatpkg.core.engine.events import TestsRun, TurnCommitted, TurnEnded, event_from_dict
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.engine.transcript import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Transcript,
@@ -19,6 +18,7 @@ from chatpkg.core.transcript import (
     TranscriptHeader,
     read_transcript,
 )
+from chatpkg.core.models import ScriptedModel
 
 
 def header() -> TranscriptHeader:
@@ -100,8 +100,8 @@ def test_migrations_upgrade_old_files(tmp_path: Path, monkeypatch: pytest.Monkey
             if event["kind"] == "old_notice":
                 event.update(kind="error", turn=None, error="legacy", message=event.pop("text"))
 
-    monkeypatch.setattr("chatpkg.core.transcript.MIGRATIONS", [*MIGRATIONS, m002_rename])
-    monkeypatch.setattr("chatpkg.core.transcript.SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr("chatpkg.core.engine.transcript.MIGRATIONS", [*MIGRATIONS, m002_rename])
+    monkeypatch.setattr("chatpkg.core.engine.transcript.SCHEMA_VERSION", SCHEMA_VERSION + 1)
     path = tmp_path / "old.jsonl"
     path.write_text(
         json.dumps({"kind": "header", **header().__dict__, "schema": 1})

@@ -11,26 +11,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import ADD_REPLY, whole
 from textual.message import Message
 from textual.pilot import Pilot
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.events import TurnEnded
+from chatpkg.core.engine.events import TurnEnded
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.models import Message as ChatMessage
 from chatpkg.core.models import Model, ScriptedModel
-from chatpkg.core.session import Settings
-from chatpkg.core.store import open_session
-from chatpkg.core.transcript import read_transcript
-from chatpkg.tui.app import ChatpkgApp, TestsDone, TurnEvent
+from chatpkg.tui.app import ChatpkgApp
 from chatpkg.tui.chat import AssistantMessage, NoticeLine, OutcomeLine, UserMessage
+from chatpkg.tui.messages import CommandDone, TurnEvent
 from chatpkg.tui.panels import SideTabs
 from chatpkg.tui.replay_app import ReplayApp
-from helpers import ADD_REPLY, whole
 
 EXAMPLE = Path(__file__).parent.parent / "sessions" / "example.jsonl"
 
 
-class GatedModel:
+class GatedModel(Model):
     """Streams its first chunk, then waits (checking for cancel) until released."""
 
     name = "gated"
@@ -144,7 +145,7 @@ async def test_the_command_palette_runs_chatpkg_commands(root: Path) -> None:
         await pilot.press(*"run tests")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: any(isinstance(m, TestsDone) for m in seen))
+        await until(pilot, lambda: any(isinstance(m, CommandDone) and m.result.pane == "tests" for m in seen))
         await pilot.pause(0.1)
 
         assert app.query_one("#side").active == "tests"  # type: ignore[attr-defined]

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
-
-from chatpkg.core.models import ScriptedModel
-from chatpkg.core.store import open_session
-from chatpkg.tui.app import ChatpkgApp
-from chatpkg.tui.replay_app import ReplayApp
 from helpers import ADD_REPLY
 from test_tui import EXAMPLE, until
+from textual.pilot import Pilot
+
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.models import ScriptedModel
+from chatpkg.tui.app import ChatpkgApp
+from chatpkg.tui.replay_app import ReplayApp
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 import git
 from helpers import ADD_REPLY, ADD_SRC, make_session, run, whole
 
-from chatpkg.core.events import Notice, TurnRedone, TurnUndone, UserEditsCommitted
+from chatpkg.core.engine.events import Notice, TurnRedone, TurnUndone, UserEditsCommitted
+from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import ScriptedModel
-from chatpkg.core.store import open_session
 
 MUL_REPLY = whole({"pkg/mul.py": "def mul(a, b):\n    return a * b\n"})
 

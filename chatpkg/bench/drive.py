@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatpkg.core.session import Session, Settings
+from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import Settings
 
 
 def bench_settings(max_repairs: int, edit_format: str, program: str | None = None) -> Settings:

@@ -19,9 +19,9 @@ from typing import Any
 
 from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.results import Job
+from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import Model
-from chatpkg.core.store import open_session
-from chatpkg.core.testrun import Sandbox
+from chatpkg.core.runner import Sandbox
 
 SOLUTION = "solution.py"
 SCORE_TIMEOUT = 15.0

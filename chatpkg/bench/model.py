@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from chatpkg.core.context import build_context
-from chatpkg.core.embedded import EMBEDDED_MODEL, assemble
-from chatpkg.core.llama_engine import DEFAULT_CONTEXT, engine_for, physical_cores
 from chatpkg.core.models import Message, Usage
-from chatpkg.core.scaffold import scaffold_files
+from chatpkg.core.models.embedded import EMBEDDED_MODEL, assemble
+from chatpkg.core.models.llama_engine import DEFAULT_CONTEXT, engine_for, physical_cores
+from chatpkg.core.prompts.context import build_context
+from chatpkg.core.workspace.scaffold import scaffold_files
 
 MAX_TOKENS = 160
 REQUESTS = [
@@ -109,7 +109,7 @@ def _direct_stream(llama, messages: list[Message]) -> Iterator[str | Usage]:  # 
 def run_model_bench(echo: Callable[[str], None] = print) -> dict[str, float]:
     from llama_cpp import Llama
 
-    from chatpkg.core.litellm_backend import LiteLLMModel
+    from chatpkg.core.models.litellm_backend import LiteLLMModel
 
     path = assemble()
     started = time.perf_counter()

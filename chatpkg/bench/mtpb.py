@@ -17,8 +17,8 @@ from typing import Any
 from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.mtpb_score import score
 from chatpkg.bench.results import Job
+from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import Model
-from chatpkg.core.store import open_session
 
 SCRIPT = "main.py"
 FIRST_TURN_NOTE = f"Write the program in {SCRIPT} (a script run with `python {SCRIPT}`)."

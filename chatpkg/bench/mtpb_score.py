@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from chatpkg.core.testrun import Sandbox
+from chatpkg.core.runner import Sandbox
 
 FLOAT_TOLERANCE = 1e-6
 

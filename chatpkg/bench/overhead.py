@@ -12,10 +12,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from chatpkg.core.events import Event, ModelReply, ModelRequest, TestsRun, TestsStarted, TurnCommitted, TurnEnded
+from chatpkg.core.engine.events import ModelReply, ModelRequest, TestsRun, TestsStarted, TurnCommitted, TurnEnded
+from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import ScriptedModel
-from chatpkg.core.store import open_session
-from chatpkg.core.testrun import TestReport
+from chatpkg.core.runner import TestReport
 
 PHASE_END = {
     ModelRequest: "context",

@@ -16,8 +16,8 @@ import shutil
 import signal
 import statistics
 import struct
-import sys
 import subprocess
+import sys
 import tempfile
 import termios
 import time

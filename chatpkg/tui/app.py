@@ -9,104 +9,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Footer, Static
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.commands import Commands
-from chatpkg.core.events import (
-    EditsApplied,
-    EditsRejected,
-    ErrorOccurred,
-    Event,
-    ModelDelta,
-    ModelReply,
-    ModelRequest,
-    Notice,
-    RepairRound,
-    TestsRun,
-    TestsStarted,
-    TurnEnded,
-    TurnRedone,
-    TurnUndone,
-)
+from chatpkg.core.engine.commands import Commands
+from chatpkg.core.engine.events import ErrorOccurred, ModelReply, ModelRequest, TestsRun, TestsStarted, TurnEnded
+from chatpkg.core.engine.render import describe_event
+from chatpkg.core.engine.session import Session
 from chatpkg.core.models import Model
-from chatpkg.core.render import describe_event
-from chatpkg.core.session import Session
-from chatpkg.core.testrun import TestReport
+from chatpkg.core.runner import TestReport
 from chatpkg.tui.chat import ChatLog
 from chatpkg.tui.history import InputHistory
+from chatpkg.tui.messages import (
+    CommandDone,
+    ModelPrepared,
+    SessionFailed,
+    SessionOpened,
+    TurnDiff,
+    TurnEvent,
+    TurnFinished,
+    WorkspaceRead,
+)
 from chatpkg.tui.palette import ChatpkgCommands
 from chatpkg.tui.panels import DiffView, FilesView, SideTabs, TestsView, TurnRow, TurnsView
 from chatpkg.tui.prompt import PromptInput
 from chatpkg.tui.status import StatusLine
+from chatpkg.tui.turn_view import TurnRenderer
 
 SessionOpener = Callable[[], tuple[Session, list[str]]]
-
-
-# --- messages the workers post --------------------------------------------------
-
-
-@dataclass
-class SessionOpened(Message):
-    session: Session
-    problems: list[str]
-
-
-@dataclass
-class SessionFailed(Message):
-    error: str
-
-
-@dataclass
-class ModelPrepared(Message):
-    error: str | None
-
-
-@dataclass
-class TurnEvent(Message):
-    event: Event
-
-
-@dataclass
-class TurnFinished(Message):
-    pass
-
-
-@dataclass
-class CommandDone(Message):
-    text: str
-    moved: bool = False  # the workspace moved (undo/redo): refresh the panes
-
-
-@dataclass
-class TestsDone(Message):
-    __test__ = False
-    report: dict[str, Any]
-
-
-@dataclass
-class WorkspaceRead(Message):
-    files: list[str]
-    changed: set[str]
-    rows: list[TurnRow]
-    head: str
-    turn: int
-
-
-@dataclass
-class TurnDiff(Message):
-    number: int
-    diff: str
-    report: dict[str, Any] | None
 
 
 class ChatpkgApp(App[int]):
@@ -143,8 +79,8 @@ class ChatpkgApp(App[int]):
         self.cost: float | None = None
         self.failed_turns = 0
         self.preparing = False  # the model is still loading in a worker thread
-        self.tests_ok = True  # the turn's last test run passed
         self.chat = ChatLog(id="chat")
+        self.renderer = TurnRenderer(self.chat)
         self.prompt = PromptInput(InputHistory(history), id="prompt")
         self.completions = Static("", id="completions", markup=False)
         self.diff = DiffView(id="diff-view")
@@ -181,16 +117,14 @@ class ChatpkgApp(App[int]):
         except Exception as exc:  # shown as a notification; the app stays up
             self.post_message(SessionFailed(str(exc)))
             return
+        # A plain daemon thread, not a worker: quitting must not wait for llama.cpp to load.
+        self.preparing = True
         self.post_message(SessionOpened(session, problems))
-        prepare = getattr(session.model, "prepare", None)
-        if prepare is not None:
-            # A plain daemon thread, not a worker: quitting must not wait for llama.cpp to load.
-            self.preparing = True
-            threading.Thread(target=self._prepare, args=(prepare,), name="chatpkg-prepare", daemon=True).start()
+        threading.Thread(target=self._prepare, args=(session.model,), name="chatpkg-prepare", daemon=True).start()
 
-    def _prepare(self, prepare: Callable[[], None]) -> None:
+    def _prepare(self, model: Model) -> None:
         try:
-            prepare()
+            model.prepare()
         except Exception as exc:
             self.post_message(ModelPrepared(str(exc)))
             return
@@ -204,26 +138,16 @@ class ChatpkgApp(App[int]):
         self.commands = Commands(message.session, self.resolve_model)
         for problem in message.problems:
             self.notify(problem, title="transcript", severity="warning")
-        preparing = hasattr(message.session.model, "prepare")
-        self.status.set(model=message.session.model.name, state="loading the model" if preparing else "ready",
+        self.status.set(model=message.session.model.name, state="loading the model" if self.preparing else "ready",
                         budget=message.session.budget)
-        await self.show_earlier_turns(message.session)
+        for record, mark in message.session.state.rows():
+            await self.renderer.earlier(record, mark)
         await self.chat.add_notice(
             f"chatpkg on {message.session.workspace.root.name} with {message.session.model.name}. "
             "Enter sends, Ctrl+J adds a line, /help lists commands, Ctrl+P opens the palette."
         )
         self.refresh_workspace()
         self.show_turn(message.session.position)
-
-    async def show_earlier_turns(self, session: Session) -> None:
-        """A resumed session shows its turns: each request and how it ended."""
-        state = session.state
-        for number, record in sorted(state.turns.items()):
-            await self.chat.add_user(record.text)
-            where = "" if number in state.active else (" (undone)" if number in state.redo else " (not in the workspace)")
-            commit = f" {record.commit[:7]}" if record.commit else ""
-            await self.chat.add_outcome(f"turn {number}: {record.outcome}{commit} · {record.tests or '-'}{where}",
-                                        ok=record.outcome == "committed" and number in state.active)
 
     def on_session_failed(self, message: SessionFailed) -> None:
         self.status.set(state="no session")
@@ -255,27 +179,16 @@ class ChatpkgApp(App[int]):
         if text.startswith("/"):
             await self.slash(text)
             return
-        await self.chat.add_user(text)
-        self.tests_ok = True
+        await self.renderer.request(text)
         self.cancel_token = CancelToken()
         self.status.set(state="asking the model")
         self.run_turn(text, self.cancel_token)
 
     async def slash(self, line: str) -> None:
-        name, _, arg = line.partition(" ")
-        actions = {"/undo": self.action_undo, "/redo": self.action_redo, "/test": self.action_run_tests}
-        if name in actions:
-            actions[name]()
-        elif name == "/quit":
-            await self.action_quit()
-        elif name == "/diff":
-            self.action_show_tab("diff")
-            self.show_turn(int(arg) if arg.strip().isdigit() else self._position())
-        elif name == "/files":
-            self.action_show_tab("files")
-        else:
-            await self.chat.add_user(line)
-            self.run_command(line)
+        """Every slash command goes through the session's Commands; the result picks the pane."""
+        if line.split(maxsplit=1)[0] == "/test":
+            self.status.set(state="running the tests")
+        self.run_command(line.strip())
 
     # --- the turn ----------------------------------------------------------------
 
@@ -292,48 +205,25 @@ class ChatpkgApp(App[int]):
 
     async def on_turn_event(self, message: TurnEvent) -> None:
         event = message.event
-        if isinstance(event, ModelDelta):
-            await self.chat.stream_reply(event.text)
-        elif isinstance(event, ModelRequest):
+        await self.renderer.event(event)
+        if isinstance(event, ModelRequest):
             state = "asking the model" + (f" (repair round {event.round})" if event.round else "")
             self.status.set(state=state, tokens=event.prompt_tokens, budget=event.budget)
-        elif isinstance(event, ModelReply):
-            await self.chat.end_reply()
-            if event.cost is not None:
-                self.cost = (self.cost or 0.0) + event.cost
-                self.status.set(cost=self.cost)
+        elif isinstance(event, ModelReply) and event.cost is not None:
+            self.cost = (self.cost or 0.0) + event.cost
+            self.status.set(cost=self.cost)
         elif isinstance(event, TestsStarted):
             self.status.set(state="running the tests")
         elif isinstance(event, TestsRun):
             self.tests.show(f"turn {event.turn}, round {event.round}", event.report)
-            report = TestReport.from_dict(event.report)
-            self.tests_ok = report.ok
-            self.status.set(tests=report.summary())
-        elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice)):
-            await self.chat.add_notice(describe_event(event) or "", classes="step")
+            self.status.set(tests=TestReport.from_dict(event.report).summary())
         elif isinstance(event, ErrorOccurred):
-            await self.chat.add_notice(f"error: {event.message.splitlines()[0] if event.message else event.error}",
-                                       classes="error")
             self.notify(event.message or event.error, title=f"error ({event.error})", severity="error", timeout=15)
         elif isinstance(event, TurnEnded):
-            await self.turn_ended(event)
-
-    async def turn_ended(self, event: TurnEnded) -> None:
-        repairs = event.format_repairs + event.test_repairs
-        if event.outcome == "committed":
-            parts = [f"turn {event.turn} committed {str(event.commit)[:7]}"]
-            if event.files:
-                parts.append("edited " + ", ".join(sorted(event.files)))
-            if event.tests:
-                parts.append(f"tests: {event.tests}")
-            if repairs:
-                parts.append(f"{repairs} repair round{'s' if repairs > 1 else ''}")
-            await self.chat.add_outcome(("✓ " if self.tests_ok else "! ") + " · ".join(parts), ok=self.tests_ok)
-            self.show_turn(event.turn)
-        else:
-            if event.outcome == "error":
+            if event.outcome == "committed":
+                self.show_turn(event.turn)
+            elif event.outcome == "error":
                 self.failed_turns += 1
-            await self.chat.add_outcome("✗ " + (describe_event(event) or event.outcome).strip(), ok=False)
 
     async def on_turn_finished(self, message: TurnFinished) -> None:
         await self.chat.end_reply()
@@ -362,16 +252,16 @@ class ChatpkgApp(App[int]):
 
     def action_undo(self) -> None:
         if self._idle():
-            self.move("undo")
+            self.run_command("/undo")
 
     def action_redo(self) -> None:
         if self._idle():
-            self.move("redo")
+            self.run_command("/redo")
 
     def action_run_tests(self) -> None:
         if self._idle():
             self.status.set(state="running the tests")
-            self.run_tests()
+            self.run_command("/test")
 
     def action_next_tab(self) -> None:
         self.query_one(SideTabs).show_next()
@@ -394,46 +284,42 @@ class ChatpkgApp(App[int]):
             return
         self.exit(1 if self.failed_turns else 0)
 
-    # --- workers for git and pytest -------------------------------------------------
-
-    @work(thread=True, group="git")
-    def move(self, direction: str) -> None:
-        assert self.session is not None
-        event = self.session.undo() if direction == "undo" else self.session.redo()
-        moved = isinstance(event, (TurnUndone, TurnRedone))
-        self.post_message(CommandDone(describe_event(event) or str(event), moved=moved))
+    # --- workers for commands, git and pytest ------------------------------------------
 
     @work(thread=True, group="git")
     def run_command(self, line: str) -> None:
         assert self.commands is not None
-        self.post_message(CommandDone(self.commands.run(line).text))
-
-    @work(thread=True, group="tests")
-    def run_tests(self) -> None:
-        assert self.session is not None
-        self.post_message(TestsDone(self.session.runner.run(self.session.workspace.root).to_dict()))
+        self.post_message(CommandDone(line, self.commands.run(line)))
 
     async def on_command_done(self, message: CommandDone) -> None:
-        await self.chat.add_notice(message.text.strip(), classes="command")
-        if message.moved:
+        result = message.result
+        if result.quit:
+            await self.action_quit()
+        elif result.pane == "diff":
+            self.action_show_tab("diff")
+            self.show_turn(result.turn if result.turn is not None else self._position())
+        elif result.pane == "tests" and result.report is not None:
+            self.tests.show("run now", result.report)
+            self.status.set(state="ready", tests=TestReport.from_dict(result.report).summary())
+            self.action_show_tab("tests")
+        elif result.pane == "files":
+            self.action_show_tab("files")
+        elif result.event is not None:  # undo, redo: said the way the chat says events
+            await self.chat.add_notice((describe_event(result.event) or result.text).strip(), classes="command")
+        else:
+            if not result.moved:
+                await self.chat.add_user(message.line)
+            await self.chat.add_notice(result.text.strip(), classes="command")
+        if result.moved:
             self.refresh_workspace()
             self.show_turn(self._position())
-
-    def on_tests_done(self, message: TestsDone) -> None:
-        self.tests.show("run now", message.report)
-        self.status.set(state="ready", tests=TestReport.from_dict(message.report).summary())
-        self.action_show_tab("tests")
 
     @work(thread=True, exclusive=True, group="refresh")
     def refresh_workspace(self) -> None:
         session = self.session
         assert session is not None
-        ws, state = session.workspace, session.state
-        rows = [
-            TurnRow(n, r.commit, r.tests or r.outcome, r.text,
-                    "*" if n in state.active else ("undone" if n in state.redo else ""))
-            for n, r in sorted(state.turns.items())
-        ]
+        ws = session.workspace
+        rows = [TurnRow(r.turn, r.commit, r.tests or r.outcome, r.text, mark) for r, mark in session.state.rows()]
         self.post_message(
             WorkspaceRead(sorted(ws.text_files()), set(ws.changed_paths()), rows, ws.head().sha, session.position)
         )

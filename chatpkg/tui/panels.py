@@ -8,14 +8,13 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.highlight import highlight
 from textual.containers import Vertical, VerticalScroll
+from textual.highlight import highlight
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
-from chatpkg.core.testrun import TestReport
-
+from chatpkg.core.runner import TestReport
 
 DIFF_STYLES = (("diff --git", "bold"), ("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"),
                ("-", "red"))

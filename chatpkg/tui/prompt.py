@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-from chatpkg.core.commands import COMMANDS
+from chatpkg.core.engine.commands import COMMANDS
 from chatpkg.tui.history import InputHistory
 
 NEWLINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")

@@ -9,31 +9,21 @@ k, and that step's diff and test report as they were.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Footer
 
-from chatpkg.core.replay import ReplayError, ReplayPage, replay_pages
-from chatpkg.core.transcript import TranscriptError
+from chatpkg.core.engine.replay import ReplayError, ReplayPage, replay_pages
+from chatpkg.core.engine.transcript import TranscriptError
 from chatpkg.tui.chat import ChatLog
+from chatpkg.tui.messages import PageReady, ReplayFinished
 from chatpkg.tui.panels import DiffView, SideTabs, TestsView, TurnRow, TurnsView
 from chatpkg.tui.status import StatusLine
-
-
-@dataclass
-class PageReady(Message):
-    page: ReplayPage
-
-
-@dataclass
-class ReplayFinished(Message):
-    error: str | None = None
+from chatpkg.tui.turn_view import TurnRenderer
 
 
 def verdict(page: ReplayPage) -> str:
@@ -65,6 +55,7 @@ class ReplayApp(App[int]):
         self.error: str | None = None
         self.waiting = False  # "next" was pressed before the page was replayed
         self.chat = ChatLog(id="chat")
+        self.renderer = TurnRenderer(self.chat)
         self.diff = DiffView(id="diff-view")
         self.tests = TestsView(id="tests-view")
         self.turns = TurnsView(id="turns-view")
@@ -180,11 +171,7 @@ class ReplayApp(App[int]):
         if page.kind != "turn":
             await self.chat.add_notice(f"/{page.kind} (turn {page.check.turn}): {verdict(page)}", classes="command")
             return
-        await self.chat.add_user(page.check.request)
-        for round_number, reply in enumerate(page.replies):
-            if round_number:
-                await self.chat.add_notice(f"repair round {round_number}", classes="step")
-            await self.chat.add_reply(reply)
         problems = "; ".join(page.check.problems)
         line = f"turn {page.check.turn}: {page.check.recorded} · {verdict(page)}" + (f": {problems}" if problems else "")
-        await self.chat.add_outcome(("✓ " if page.check.ok else "✗ ") + line, ok=page.check.ok)
+        outcome = ("✓ " if page.check.ok else "✗ ") + line
+        await self.renderer.recorded(page.check.request, list(page.replies), outcome, ok=page.check.ok)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatpkg.core.events import Event, event_from_dict
+from chatpkg.core.engine.events import Event, event_from_dict
 
 Upgrade = Callable[[dict[str, Any], list[dict[str, Any]]], None]
 MIGRATIONS: list[Upgrade] = []

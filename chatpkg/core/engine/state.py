@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatpkg.core.context import HistoryItem
-from chatpkg.core.events import (
+from chatpkg.core.engine.events import (
     Event,
     TestsRun,
     TurnCommitted,
@@ -19,6 +18,7 @@ from chatpkg.core.events import (
     TurnStarted,
     TurnUndone,
 )
+from chatpkg.core.prompts.context import HistoryItem
 
 
 @dataclass
@@ -63,6 +63,16 @@ class SessionState:
             self.redo.append(self.active.pop())
         elif isinstance(event, TurnRedone):
             self.active.append(self.redo.pop())
+
+    def mark(self, turn: int) -> str:
+        """Where a turn stands: "*" in the workspace, "undone" (redo brings it back), or ""."""
+        if turn in self.active:
+            return "*"
+        return "undone" if turn in self.redo else ""
+
+    def rows(self) -> list[tuple[TurnRecord, str]]:
+        """Every turn, oldest first, with its mark: what /history and the Turns pane list."""
+        return [(self.turns[n], self.mark(n)) for n in sorted(self.turns)]
 
     def history(self) -> list[HistoryItem]:
         """The active turns as the model sees them; undone turns are not there."""

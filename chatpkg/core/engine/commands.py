@@ -9,12 +9,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from chatpkg.core.context import build_context
-from chatpkg.core.events import Notice, TurnRedone, TurnUndone
+from chatpkg.core.engine.events import Event, Notice, TurnRedone, TurnUndone
+from chatpkg.core.engine.session import Session
 from chatpkg.core.models import Model
-from chatpkg.core.session import Session
-from chatpkg.core.testrun import TestReport
+from chatpkg.core.runner import TestReport
 
 HELP = {
     "/undo": "go back to the previous turn's commit",
@@ -33,8 +33,15 @@ COMMANDS = tuple(HELP)
 
 @dataclass(frozen=True)
 class CommandResult:
+    """What a command says, and what a front end with panes may do instead of printing it."""
+
     text: str
     quit: bool = False
+    moved: bool = False  # the workspace moved to another turn (undo, redo): refresh what shows it
+    pane: str | None = None  # "diff", "tests" or "files": the pane that shows this result
+    turn: int | None = None  # the turn a /diff is about
+    report: dict[str, Any] | None = None  # /test's report, as TestReport.to_dict()
+    event: Event | None = None  # what /undo or /redo did, for front ends that render events
 
 
 class Commands:
@@ -68,27 +75,28 @@ class Commands:
         event = self.session.undo()
         if isinstance(event, TurnUndone):
             return CommandResult(
-                f"back at turn {self.session.position} ({event.from_commit[:7]} kept for /redo)"
+                f"back at turn {self.session.position} ({event.from_commit[:7]} kept for /redo)", moved=True, event=event
             )
-        return CommandResult(event.message if isinstance(event, Notice) else str(event))
+        return CommandResult(event.message if isinstance(event, Notice) else str(event), event=event)
 
     def do_redo(self) -> CommandResult:
         event = self.session.redo()
         if isinstance(event, TurnRedone):
-            return CommandResult(f"forward to turn {event.turn} ({event.to_commit[:7]})")
-        return CommandResult(event.message if isinstance(event, Notice) else str(event))
+            return CommandResult(f"forward to turn {event.turn} ({event.to_commit[:7]})", moved=True, event=event)
+        return CommandResult(event.message if isinstance(event, Notice) else str(event), event=event)
 
     def do_diff(self, turn: str = "") -> CommandResult:
         state = self.session.state
         number = int(turn) if turn.isdigit() else self.session.position
         record = state.turns.get(number)
         if record is None or record.commit is None:
-            return CommandResult(f"turn {number} has no commit" if number else "no turn yet")
-        return CommandResult(self.session.workspace.diff(record.parent, record.commit) or "(no changes)")
+            return CommandResult(f"turn {number} has no commit" if number else "no turn yet", pane="diff", turn=number)
+        diff = self.session.workspace.diff(record.parent, record.commit)
+        return CommandResult(diff or "(no changes)", pane="diff", turn=number)
 
     def do_test(self) -> CommandResult:
         report: TestReport = self.session.runner.run(self.session.workspace.root)
-        return CommandResult(report.for_model())
+        return CommandResult(report.for_model(), pane="tests", report=report.to_dict())
 
     def do_files(self) -> CommandResult:
         ws = self.session.workspace
@@ -96,32 +104,23 @@ class Commands:
         files = ws.text_files()
         lines = [f"{'M' if p in changed else ' '} {p}" for p in files]
         lines += [f"? {p}" for p in sorted(changed - set(files))]
-        return CommandResult("\n".join(lines) or "(no files)")
+        return CommandResult("\n".join(lines) or "(no files)", pane="files")
 
     def do_history(self) -> CommandResult:
-        state = self.session.state
-        if not state.turns:
+        rows = self.session.state.rows()
+        if not rows:
             return CommandResult("no turns yet")
         lines = []
-        for number, record in sorted(state.turns.items()):
-            mark = "*" if number in state.active else ("undone" if number in state.redo else "")
+        for record, mark in rows:
             sha = record.commit[:7] if record.commit else "-------"
             outcome = record.tests or record.outcome
-            lines.append(f"{number:>3} {sha} {mark:<6} {record.text.splitlines()[0][:50]}  ({outcome})")
+            lines.append(f"{record.turn:>3} {sha} {mark:<6} {record.text.splitlines()[0][:50]}  ({outcome})")
         lines.append(f"at turn {self.session.position}; * = in the workspace")
         return CommandResult("\n".join(lines))
 
     def do_tokens(self) -> CommandResult:
         s = self.session
-        report = s.state.last_report()
-        context = build_context(
-            "",
-            s.workspace.text_files(),
-            s.state.history(),
-            last_tests=TestReport.from_dict(report).for_model() if report else None,
-            edit_format=s.settings.edit_format,
-            budget=s.budget,
-        )
+        context = s.next_context()
         return CommandResult(
             f"last request: {s.last_prompt_tokens} tokens; next request: about {context.prompt_tokens}"
             f" tokens before your message; budget {s.budget} of {s.model.context_window}"

@@ -1,50 +1,18 @@
-"""The one small protocol every model backend implements, and the built-in ones.
-
-``Model.stream(messages, cancel)`` yields text deltas and ends with one
-``Usage``. litellm is the gateway to real providers (litellm_backend.py); the
-scripted model here serves canned replies for tests, demos and replay.
-"""
+"""Models that need no provider: canned replies, and a stand-in when none was chosen."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from chatpkg.core.cancel import CancelToken
+from chatpkg.core.models.base import DEFAULT_CONTEXT_WINDOW, Chunk, Message, Model, ModelError, Usage
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 
-Message = dict[str, str]
-DEFAULT_CONTEXT_WINDOW = 8192
 
-
-class ModelError(Exception):
-    """The model could not answer; the turn ends with this message, uncommitted."""
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None = None
-
-
-Chunk = str | Usage
-
-
-class Model(Protocol):
-    name: str
-    context_window: int
-
-    def stream(self, messages: list[Message], cancel: CancelToken | None = None) -> Iterator[Chunk]:
-        """Yield the reply as text deltas, then one Usage."""
-        ...
-
-
-class ScriptedModel:
+class ScriptedModel(Model):
     """Serves replies from a queue and records every request it was sent."""
 
     def __init__(
@@ -88,26 +56,7 @@ class ScriptedModel:
         yield Usage(count_message_tokens(messages), count_tokens(reply))
 
 
-def resolve_model(spec: str) -> Model:
-    """A model from a CLI spec: ``scripted:FILE``, ``local:FILE.gguf`` or any litellm model string.
-
-    ``local/qwen2.5-coder-1.5b`` is the embedded model, run in process.
-    """
-    if spec.startswith("scripted:"):
-        return ScriptedModel.from_file(Path(spec.removeprefix("scripted:")))
-    from chatpkg.core.litellm_backend import LiteLLMModel
-
-    if spec.startswith("local:"):
-        from chatpkg.core.local_provider import register_gguf
-
-        try:
-            spec = register_gguf(Path(spec.removeprefix("local:")))
-        except FileNotFoundError as exc:
-            raise ModelError(str(exc)) from exc
-    return LiteLLMModel(spec)
-
-
-class UnconfiguredModel:
+class UnconfiguredModel(Model):
     """Stands in when no model was chosen: the session opens, turns explain what to do."""
 
     name = "(no model)"

@@ -6,7 +6,7 @@ one place that says, in words, what an event means to the user.
 
 from __future__ import annotations
 
-from chatpkg.core.events import (
+from chatpkg.core.engine.events import (
     EditsApplied,
     EditsRejected,
     ErrorOccurred,
@@ -21,7 +21,7 @@ from chatpkg.core.events import (
     TurnUndone,
     UserEditsCommitted,
 )
-from chatpkg.core.testrun import TestReport
+from chatpkg.core.runner import TestReport
 
 INDENT = "  "
 PRINTED_LINES = 10

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatpkg.core import embedded
-from chatpkg.core.llama_engine import DEFAULT_CONTEXT, Generation, engine_for
+from chatpkg.core.models import embedded
+from chatpkg.core.models.llama_engine import DEFAULT_CONTEXT, Generation, engine_for
 
 PROVIDER = "local"
 _gguf_paths: dict[str, Path] = {}

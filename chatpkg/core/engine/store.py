@@ -11,15 +11,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatpkg import __version__
-from chatpkg.core.config import default_edit_format
-from chatpkg.core.events import SessionResumed, WorkspaceSnapshot
+from chatpkg.core.engine.config import default_edit_format
+from chatpkg.core.engine.events import SessionResumed, WorkspaceSnapshot
+from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.state import fold
+from chatpkg.core.engine.transcript import Transcript, TranscriptHeader
 from chatpkg.core.models import Model
-from chatpkg.core.session import Session, Settings, TestRunner
-from chatpkg.core.state import fold
-from chatpkg.core.scriptrun import ScriptRunner
-from chatpkg.core.testrun import PytestRunner
-from chatpkg.core.transcript import Transcript, TranscriptHeader
-from chatpkg.core.workspace import Workspace, workspace_state_dir
+from chatpkg.core.runner import PytestRunner, TestRunner
+from chatpkg.core.runner.program import ScriptRunner
+from chatpkg.core.workspace.repository import Workspace, workspace_state_dir
 
 
 class SessionNotFound(Exception):
@@ -104,7 +105,7 @@ def _start(
         chatpkg_version=__version__,
         model=model.name,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        workspace=str(workspace.root),
+        workspace=workspace.root.name,  # the folder name: a transcript travels, a home path should not
         settings=settings.to_dict(),
     )
     transcript = Transcript.create(sessions_dir(workspace.root) / f"{sid}.jsonl", header)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.models import DEFAULT_CONTEXT_WINDOW, Chunk, Message, ModelError, Usage
+from chatpkg.core.models.base import DEFAULT_CONTEXT_WINDOW, Chunk, Message, Model, ModelError, Usage
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 
 MAX_BACKOFF = 30.0
@@ -61,7 +61,7 @@ def _litellm() -> Any:
                 import litellm
             except Exception as exc:  # ImportError, or a broken install
                 raise ModelError(f"cannot load litellm: {exc}") from exc
-            from chatpkg.core.local_provider import register
+            from chatpkg.core.models.local_provider import register
 
             register(litellm)
             litellm.telemetry = False
@@ -123,7 +123,7 @@ def _looks_like_missing_key(exc: BaseException) -> bool:
     ) or ("api_key" in text and ("must be set" in text or "not set" in text))
 
 
-class LiteLLMModel:
+class LiteLLMModel(Model):
     """A chat model behind litellm; implements the ``Model`` protocol."""
 
     def __init__(
@@ -159,8 +159,8 @@ class LiteLLMModel:
         """Do the slow start-up now (import litellm; load a local model), e.g. while the user types."""
         _litellm()
         if self.name.startswith("local/"):
-            from chatpkg.core.llama_engine import engine_for
-            from chatpkg.core.local_provider import gguf_path
+            from chatpkg.core.models.llama_engine import engine_for
+            from chatpkg.core.models.local_provider import gguf_path
 
             engine_for(gguf_path(self.name))
 
@@ -179,7 +179,7 @@ class LiteLLMModel:
 
     def _lookup_context_window(self) -> int:
         if self.name.startswith("local/"):
-            from chatpkg.core.local_provider import context_window
+            from chatpkg.core.models.local_provider import context_window
 
             return context_window(self.name)
         try:

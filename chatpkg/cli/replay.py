@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from chatpkg.core.engine.replay import ReplayError, TurnCheck, replay_exact, resynthesize
+from chatpkg.core.engine.transcript import TranscriptError, read_transcript
 from chatpkg.core.models import Model
-from chatpkg.core.replay import ReplayError, TurnCheck, replay_exact, resynthesize
-from chatpkg.core.transcript import TranscriptError, read_transcript
 
 
 def _cell(text: str, width: int) -> str:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from chatpkg.core.edit_parser import MalformedReply
+from chatpkg.core.workspace.edit_parser import MalformedReply
 
 __all__ = ["InvalidMergeBlock", "bound_names", "is_python_path", "merge_python", "top_level_names"]
 

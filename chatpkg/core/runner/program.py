@@ -16,7 +16,9 @@ import tempfile
 from pathlib import Path
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.testrun import PytestRunner, Sandbox, TestFailure, TestReport
+from chatpkg.core.runner.pytest_runner import PytestRunner
+from chatpkg.core.runner.report import TestFailure, TestReport
+from chatpkg.core.runner.sandbox import Sandbox
 from chatpkg.core.tokens import trim_to_tokens
 
 SCRIPT_OUTPUT_TOKENS = 600

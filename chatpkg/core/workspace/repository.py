@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import git
 
-from chatpkg.core.scaffold import scaffold_files
+from chatpkg.core.workspace.scaffold import scaffold_files
 
 STATE_DIR = ".chatpkg"
 MAX_TEXT_FILE_BYTES = 64 * 1024

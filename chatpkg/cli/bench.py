@@ -11,8 +11,18 @@ from typing import Any
 
 import click
 
-from chatpkg.bench.results import Job, ResultsError, ResultsFile, format_comparison, format_summary, read_records
-from chatpkg.bench.results import pending, run_jobs, summarise
+from chatpkg.bench.results import (
+    Job,
+    ResultsError,
+    ResultsFile,
+    format_comparison,
+    format_summary,
+    pending,
+    read_records,
+    run_jobs,
+    summarise,
+)
+from chatpkg.cli.options import assemble_embedded, model_from_spec
 
 MODEL = click.option("--model", "-m", default=None, help="The model to measure [the default model].")
 MAX_REPAIRS = click.option(
@@ -57,9 +67,7 @@ def bench_overhead(turns: int) -> None:
 def bench_model() -> None:
     """The embedded model's speed via chatpkg (litellm) and llama_cpp directly, and prefix reuse."""
     from chatpkg.bench.model import run_model_bench
-    from chatpkg.cli import _assemble_embedded
-
-    _assemble_embedded()
+    assemble_embedded()
     run_model_bench(click.echo)
 
 
@@ -164,11 +172,10 @@ def _selected(select: Callable[..., list[dict[str, Any]]], items: list[dict[str,
 
 
 def _model_and_format(spec: str | None, edit_format: str | None) -> tuple[Any, str]:
-    from chatpkg.cli import _model
-    from chatpkg.core.config import default_edit_format
+    from chatpkg.core.engine.config import default_edit_format
     from chatpkg.core.models import UnconfiguredModel
 
-    llm = _model(spec)
+    llm = model_from_spec(spec)
     if isinstance(llm, UnconfiguredModel):
         raise click.ClickException("no model: pass --model or install the embedded model")
     return llm, edit_format or default_edit_format(llm.name)

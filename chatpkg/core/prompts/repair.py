@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from chatpkg.core.context import packages, render_files
+from chatpkg.core.prompts.context import packages, render_files
 
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")

@@ -1,10 +1,7 @@
-"""The session engine: turns that edit the workspace, run the tests, and are recorded.
+"""One turn's rounds: context -> model -> edits -> tests -> repair -> commit.
 
-``Session.run_turn`` is a generator of events. Each step of a turn is a small
-method of ``TurnRun`` taking plain values: context -> model -> edits -> tests
--> repair -> commit. Every persistent event is written to the transcript and
-folded into the session state before the front end sees it, so what the user
-sees, what is stored and what undo knows are the same thing.
+``TurnRun`` holds what changes within a turn; each step is a small method
+taking plain values, and each yields the events it produces.
 """
 
 from __future__ import annotations
@@ -13,14 +10,11 @@ import re
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.context import build_context, without_example
-from chatpkg.core.edits import EditError, apply_edits, current_files, parse_edits
-from chatpkg.core.events import (
+from chatpkg.core.engine.events import (
     EditsApplied,
     EditsRejected,
     ErrorOccurred,
@@ -34,49 +28,25 @@ from chatpkg.core.events import (
     TestsStarted,
     TurnCommitted,
     TurnEnded,
-    TurnRedone,
     TurnStarted,
-    TurnUndone,
-    UserEditsCommitted,
 )
-from chatpkg.core.models import Message, Model, ModelError, Usage
-from chatpkg.core.repair import repair_message
-from chatpkg.core.runaway import RunawayGuard
-from chatpkg.core.state import SessionState
-from chatpkg.core.testrun import TestReport
+from chatpkg.core.models import Message, ModelError, Usage
+from chatpkg.core.prompts.context import without_example
+from chatpkg.core.prompts.repair import repair_message
+from chatpkg.core.prompts.runaway import RunawayGuard
+from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
-from chatpkg.core.transcript import Transcript
 from chatpkg.core.workspace import Workspace
+from chatpkg.core.workspace.edits import EditError, apply_edits, current_files, parse_edits
 
-MIN_BUDGET = 1024
+if TYPE_CHECKING:
+    from chatpkg.core.engine.session import Session
+
 NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
     "Send the code that makes the requested step: only what is new or changed."
 )
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
-
-
-@dataclass(frozen=True)
-class Settings:
-    max_repairs: int = 2  # rounds spent on failing tests
-    max_format_repairs: int = 2  # rounds spent on replies that could not be applied
-    edit_format: str = "whole"
-    test_timeout: float = 60.0
-    context_budget: int | None = None  # tokens; None: the model's window minus the reserve
-    reserve_output_tokens: int = 2048
-    program: str | None = None  # a script that is the workspace's program: run after the tests
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Settings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-class TestRunner(Protocol):
-    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport: ...
 
 
 def commit_message(turn: int, text: str, tests: str, session_id: str) -> str:
@@ -86,103 +56,6 @@ def commit_message(turn: int, text: str, tests: str, session_id: str) -> str:
     if len(subject) > 72:
         subject = subject[:71].rstrip() + "…"
     return f"{subject}\n\n{text.strip()}\n\nTests: {tests}\n\nChatpkg-Session: {session_id}\nChatpkg-Turn: {turn}\n"
-
-
-class Session:
-    """One conversation over one workspace. Not thread-safe: one turn at a time."""
-
-    def __init__(
-        self,
-        *,
-        session_id: str,
-        workspace: Workspace,
-        model: Model,
-        runner: TestRunner,
-        transcript: Transcript,
-        settings: Settings,
-        state: SessionState | None = None,
-    ) -> None:
-        self.session_id = session_id
-        self.workspace = workspace
-        self.model = model
-        self.runner = runner
-        self.transcript = transcript
-        self.settings = settings
-        self.state = state or SessionState()
-        self.last_prompt_tokens = 0
-
-    @property
-    def budget(self) -> int:
-        if self.settings.context_budget:
-            return self.settings.context_budget
-        return max(MIN_BUDGET, self.model.context_window - self.settings.reserve_output_tokens)
-
-    def emit(self, event: Event) -> Event:
-        """Record ``event`` (when persistent) and fold it into the state."""
-        if event.persistent:
-            self.transcript.append(event)
-        self.state.apply(event)
-        return event
-
-    def run_turn(self, text: str, cancel: CancelToken | None = None) -> Iterator[Event]:
-        if not text.strip():
-            raise ValueError("a turn needs a request")
-        yield from self.commit_user_edits()
-        yield from TurnRun(self, text.strip(), cancel or CancelToken()).run()
-
-    def commit_user_edits(self) -> Iterator[Event]:
-        """Commit what the user changed by hand, as its own commit, before a turn."""
-        turn = self.state.next_turn
-        message = f"user edits before turn {turn}\n\nChatpkg-Session: {self.session_id}\n"
-        result = self.workspace.commit_all(message)
-        if result is not None:
-            commit, files = result
-            yield self.emit(UserEditsCommitted(commit.sha, commit.tree, files))
-
-    # --- moving between turns ---------------------------------------------------
-
-    def undo(self) -> Event:
-        current = self.state.current
-        if current is None or current.commit is None:
-            return Notice("nothing to undo")
-        refusal = self._refuse_move(expected=current.commit, what="undo")
-        if refusal:
-            return refusal
-        self.workspace.move_to(current.parent)
-        return self.emit(TurnUndone(current.turn, current.commit, current.parent))
-
-    def redo(self) -> Event:
-        if not self.state.redo:
-            return Notice("nothing to redo")
-        record = self.state.turns[self.state.redo[-1]]
-        assert record.commit is not None
-        refusal = self._refuse_move(expected=record.parent, what="redo")
-        if refusal:
-            return refusal
-        self.workspace.move_to(record.commit)
-        return self.emit(TurnRedone(record.turn, record.parent, record.commit))
-
-    def _refuse_move(self, *, expected: str, what: str) -> Notice | None:
-        dirty = self.workspace.changed_paths()
-        if dirty:
-            shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
-            return Notice(
-                f"{what} refused: uncommitted changes in {shown} would be lost. "
-                "Commit or discard them first (or send a message: they are committed as user edits)."
-            )
-        head = self.workspace.head().sha
-        if head != expected:
-            return Notice(
-                f"{what} refused: HEAD is {head[:7]}, not {expected[:7]} as chatpkg left it; "
-                f"commits made since would be dropped."
-            )
-        return None
-
-    @property
-    def position(self) -> int:
-        """The turn the workspace is at (0: before the first turn)."""
-        current = self.state.current
-        return current.turn if current else 0
 
 
 class TurnRun:
@@ -249,18 +122,7 @@ class TurnRun:
             yield from self._repair(reply, cause, problem)
 
     def _first_request(self) -> Event:
-        s = self.s
-        report = s.state.last_report()
-        last_tests = TestReport.from_dict(report).for_model() if report else None
-        context = build_context(
-            self.text,
-            s.workspace.text_files(),
-            s.state.history(),
-            last_tests=last_tests,
-            edit_format=s.settings.edit_format,
-            budget=s.budget,
-            program=s.settings.program,
-        )
+        context = self.s.next_context(self.text)
         self.messages = list(context.messages)
         return self._request_event(context.prompt_tokens, context.dropped_history)
 

@@ -41,7 +41,7 @@ def default_model_spec(config: dict[str, object] | None = None) -> str | None:
     spec, _ = configured_model(config)
     if spec:
         return spec
-    from chatpkg.core import embedded
+    from chatpkg.core.models import embedded
 
     return embedded.EMBEDDED_MODEL if embedded.status().installed else None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import git
 
-from chatpkg.core.events import (
+from chatpkg.core.engine.events import (
     EditsApplied,
     Event,
     ModelReply,
@@ -30,10 +30,12 @@ from chatpkg.core.events import (
     UserEditsCommitted,
     WorkspaceSnapshot,
 )
+from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import Settings
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.engine.transcript import TranscriptContents, read_transcript
 from chatpkg.core.models import Model, ScriptedModel
-from chatpkg.core.session import Session, Settings, TestRunner
-from chatpkg.core.store import open_session
-from chatpkg.core.transcript import TranscriptContents, read_transcript
+from chatpkg.core.runner import TestRunner
 
 
 class ReplayError(Exception):

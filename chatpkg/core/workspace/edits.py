@@ -5,9 +5,9 @@ validated in memory before a byte is written, and a failed write rolls back the
 files already written. The text of every ``EditError`` is addressed to the
 model, so the session can send it back verbatim and get a corrected reply.
 
-Parsing lives in :mod:`chatpkg.core.edit_parser`; its public names are
+Parsing lives in :mod:`chatpkg.core.workspace.edit_parser`; its public names are
 re-exported here so existing imports keep working. Merging a "merge" edit into
-a Python file lives in :mod:`chatpkg.core.merge`.
+a Python file lives in :mod:`chatpkg.core.workspace.merge`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatpkg.core.edit_parser import (
+from chatpkg.core.workspace.edit_parser import (
     EditError,
     FileEdit,
     MalformedReply,
@@ -29,7 +29,7 @@ from chatpkg.core.edit_parser import (
     _normalise,
     parse_edits,
 )
-from chatpkg.core.merge import InvalidMergeBlock, bound_names, is_python_path, merge_python, top_level_names
+from chatpkg.core.workspace.merge import InvalidMergeBlock, bound_names, is_python_path, merge_python, top_level_names
 
 __all__ = [
     "DroppedDefinitions", "EditError", "FileEdit", "InvalidMergeBlock", "MalformedReply", "NoEdits",

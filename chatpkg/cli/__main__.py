@@ -1,0 +1,5 @@
+"""``python -m chatpkg.cli``: the same as the ``chatpkg`` command."""
+
+from chatpkg.cli.main import main
+
+main()

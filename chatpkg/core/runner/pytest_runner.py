@@ -1,0 +1,177 @@
+"""Run a workspace's pytest suite in the sandbox and summarise it.
+
+A JUnit XML report, written outside the workspace, gives the counts and the
+failures; the console output is kept (trimmed) for crashes where no XML
+appears. A timeout or a cancel kills the whole process group.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatpkg.core.cancel import CancelToken
+from chatpkg.core.runner.report import EXIT_NO_TESTS, TestFailure, TestReport
+from chatpkg.core.runner.sandbox import Sandbox
+from chatpkg.core.tokens import count_tokens, trim_to_tokens
+
+MAX_FAILURES = 10
+MESSAGE_CHARS = 300
+
+
+# --- JUnit XML --------------------------------------------------------------
+
+
+def node_id(file: str, classname: str, name: str) -> str:
+    """The pytest node id of a JUnit testcase (xunit1 ``file`` if present)."""
+    if file:
+        module = file[:-3].replace("/", ".") if file.endswith(".py") else ""
+        if not classname:
+            return file if name.replace(".", "/") + ".py" == file else f"{file}::{name}"
+        classes = classname[len(module) + 1:] if module and classname.startswith(module + ".") else ""
+        return "::".join(p for p in (file, classes.replace(".", "::"), name) if p)
+    parts = classname.split(".") if classname else []
+    cut = next((i for i, p in enumerate(parts) if p[:1].isupper()), len(parts))
+    if not parts:
+        return name.replace(".", "/") + ".py"
+    path = "/".join(parts[:cut]) + ".py"
+    return "::".join([path, *parts[cut:], name])
+
+
+def _message(attr: str, text: str) -> str:
+    """One line: the message attribute, or the last ``E`` line for a bare
+    "collection failure"."""
+    lines = [s.strip() for s in (attr or text).splitlines() if s.strip()]
+    line = lines[0] if lines else ""
+    if line in ("", "collection failure"):
+        errs = [s[1:].strip() for s in text.splitlines() if s.startswith("E ")]
+        line = errs[-1] if errs else line
+    return line if len(line) <= MESSAGE_CHARS else line[:MESSAGE_CHARS] + " ..."
+
+
+_CAPTURE_HEADER = re.compile(r"^-+ Captured (\w+) -+$", re.MULTILINE)
+
+
+def _captured(case: ET.Element) -> str:
+    """Non-empty captured log/stdout/stderr sections of a testcase, placed
+    before the traceback so a tail-keeping trim drops them first."""
+    text = "\n".join(e.text or "" for e in case if e.tag in ("system-out", "system-err"))
+    pieces = _CAPTURE_HEADER.split(text)
+    parts: list[str] = [pieces[0].strip()] if pieces[0].strip() else []
+    for name, body in zip(pieces[1::2], pieces[2::2]):
+        if body.strip():
+            parts.append(f"--- captured {name.lower()} ---\n{body.strip()}")
+    return "\n".join(parts) + "\n--- traceback ---\n" if parts else ""
+
+
+@dataclass
+class _Counts:
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+
+def _read_junit(path: Path) -> tuple[_Counts, list[tuple[str, str, str]]] | None:
+    """Counts and raw (id, message, text) failures; None when there is no report."""
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError):
+        return None
+    counts = _Counts()
+    raw: list[tuple[str, str, str]] = []
+    for case in tree.iter("testcase"):
+        tid = node_id(case.get("file", ""), case.get("classname", ""), case.get("name", ""))
+        bad = [e for e in case if e.tag in ("failure", "error")]
+        for elem in bad:
+            if elem.tag == "failure":
+                counts.failed += 1
+            else:
+                counts.errors += 1
+            text = _captured(case) + (elem.text or "")
+            raw.append((tid, _message(elem.get("message") or "", elem.text or ""), text))
+        if case.find("skipped") is not None:
+            counts.skipped += 1
+        elif not bad:
+            counts.passed += 1
+    return counts, raw
+
+
+def _share_budget(needs: list[int], budget: int) -> list[int]:
+    """Split ``budget`` so small items get all they need and big ones share the rest."""
+    shares = [0] * len(needs)
+    left = budget
+    order = sorted(range(len(needs)), key=lambda i: needs[i])
+    for pos, i in enumerate(order):
+        fair = left // (len(order) - pos)
+        shares[i] = min(needs[i], fair)
+        left -= shares[i]
+    return shares
+
+
+def trim_failures(raw: list[tuple[str, str, str]], budget: int) -> tuple[TestFailure, ...]:
+    """At most MAX_FAILURES failures whose headers and outputs fit ``budget`` tokens."""
+    chosen = raw[:MAX_FAILURES]
+    header_cost = sum(count_tokens(f"FAILED {t}: {m}") + 4 for t, m, _ in chosen)
+    marker_cost = 8 * len(chosen)
+    available = max(budget - header_cost - marker_cost, 0)
+    shares = _share_budget([count_tokens(text) for _, _, text in chosen], available)
+    return tuple(
+        TestFailure(tid, msg, trim_to_tokens(text, share, keep="tail") if share else "")
+        for (tid, msg, text), share in zip(chosen, shares)
+    )
+
+
+class PytestRunner:
+    """Runs ``python -m pytest`` on a workspace, bounded in time and resources."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 60.0,
+        python: str = sys.executable,
+        cpu_seconds: int = 120,
+        memory_bytes: int = 2 * 1024**3,
+        file_size_bytes: int = 64 * 1024**2,
+        failure_token_budget: int = 1500,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.timeout = timeout
+        self.python = python
+        self.sandbox = Sandbox(timeout, cpu_seconds, memory_bytes, file_size_bytes)
+        self.failure_token_budget = failure_token_budget
+        self.extra_args = tuple(extra_args)
+
+    def command(self, root: Path, junit: Path) -> list[str]:
+        return [
+            self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-o", "junit_family=xunit1", "-o", "junit_logging=all",
+            "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
+            f"--rootdir={root}", *self.extra_args,
+        ]
+
+    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport:
+        root = Path(root).resolve()
+        with tempfile.TemporaryDirectory(prefix="chatpkg-pytest-") as tmp:
+            junit = Path(tmp) / "report.xml"
+            run = self.sandbox.run(self.command(root, junit), root, Path(tmp) / "console.log", cancel)
+            return self._report(run.code, run.outcome, run.seconds, junit, run.output)
+
+    def _report(self, code: int, outcome: str, seconds: float, junit: Path, output: str) -> TestReport:
+        if outcome != "done":
+            return TestReport(exit_code=code, timed_out=outcome == "timeout",
+                              cancelled=outcome == "cancelled", seconds=seconds, output=output)
+        parsed = _read_junit(junit)
+        if parsed is None:
+            errors = 0 if code == EXIT_NO_TESTS else 1
+            return TestReport(errors=errors, exit_code=code, seconds=seconds, output=output)
+        counts, raw = parsed
+        return TestReport(
+            passed=counts.passed, failed=counts.failed, errors=counts.errors,
+            skipped=counts.skipped, exit_code=code, seconds=seconds,
+            failures=trim_failures(raw, self.failure_token_budget), output=output,
+        )

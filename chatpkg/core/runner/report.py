@@ -1,0 +1,117 @@
+"""What a test run returns (``TestReport``), and what a runner is (``TestRunner``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from chatpkg.core.cancel import CancelToken
+
+EXIT_NO_TESTS = 5
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    """One failed or errored test, as the model is shown it."""
+
+    __test__: ClassVar[bool] = False
+
+    test_id: str
+    message: str
+    output: str
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """The outcome of one pytest run."""
+
+    __test__: ClassVar[bool] = False
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    exit_code: int = 0
+    timed_out: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
+    failures: tuple[TestFailure, ...] = ()
+    output: str = ""
+    program: str = ""  # the workspace's program, when the run also ran it
+    program_output: str = ""  # what the program printed, when it ran to the end
+
+    @property
+    def collected(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped
+
+    @property
+    def no_tests(self) -> bool:
+        if self.timed_out or self.cancelled:
+            return False
+        return self.exit_code == EXIT_NO_TESTS or (self.collected == 0 and self.exit_code == 0)
+
+    @property
+    def ok(self) -> bool:
+        if self.timed_out or self.cancelled or self.failed or self.errors:
+            return False
+        return self.exit_code in (0, EXIT_NO_TESTS)
+
+    @property
+    def program_ran(self) -> bool:
+        """The run included the workspace's program, and it ran to the end."""
+        return bool(self.program) and all(f.test_id != self.program for f in self.failures)
+
+    @property
+    def printed(self) -> str:
+        """What the program printed, or "(nothing)"."""
+        return self.program_output.rstrip() or "(nothing)"
+
+    def summary(self) -> str:
+        if self.cancelled:
+            return "cancelled"
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f} s"
+        parts = [f"{n} {word}" for n, word in (
+            (self.failed, "failed"), (self.passed, "passed"), (self.skipped, "skipped"),
+        ) if n]
+        if self.errors:
+            parts.append(f"{self.errors} error" + ("s" if self.errors > 1 else ""))
+        if parts:
+            return ", ".join(parts)
+        if self.no_tests:
+            return "no tests collected"
+        return f"pytest exited with code {self.exit_code}"
+
+    def for_model(self) -> str:
+        """Summary plus every listed failure; the console tail when none is listed."""
+        lines = [f"Test run: {self.summary()}"]
+        for failure in self.failures:
+            lines += ["", f"FAILED {failure.test_id}: {failure.message}", failure.output.rstrip()]
+        hidden = self.failed + self.errors - len(self.failures)
+        if self.failures and hidden > 0:
+            lines += ["", f"... and {hidden} more not shown"]
+        if not self.failures and not self.ok and self.output:
+            lines += ["", "Console output (tail):", self.output.rstrip()]
+        if self.program_ran:
+            lines += ["", f"`python {self.program}` ran to the end and printed:", self.printed]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failures"] = [asdict(f) for f in self.failures]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestReport:
+        fields = dict(data)
+        fields["failures"] = tuple(TestFailure(**f) for f in data.get("failures", ()))
+        return cls(**fields)
+
+
+class TestRunner(Protocol):
+    """Runs a workspace's checks; the engine takes one as a constructor argument."""
+
+    __test__: ClassVar[bool] = False
+
+    def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport: ...
