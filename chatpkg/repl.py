@@ -4,12 +4,14 @@ Interactive terminals get prompt-toolkit (history, slash-command completion,
 multi-line input: Enter sends, Esc Enter inserts a newline). Piped stdin is
 read line by line, so scripts can drive a session; a line ending in a
 backslash continues on the next one. A turn runs in a worker thread that only
-produces events; the main thread prints them and turns Ctrl-C into a clean
-cancel of that turn.
+produces events; the main thread hands them to a view (text for people, JSON
+lines for scripts with ``--events jsonl``) and turns Ctrl-C into a clean
+cancel of that turn. The exit status is 0 only when every turn ended green.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import select
@@ -18,7 +20,7 @@ import termios
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -26,10 +28,11 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.output import Output
+from prompt_toolkit.output import Output, create_output
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.engine.commands import COMMANDS, HELP, Commands
+from chatpkg.core.engine.catalog import GREEN, turn_verdict
+from chatpkg.core.engine.commands import COMMANDS, HELP, CommandResult, Commands
 from chatpkg.core.engine.events import Event, ModelDelta, Notice, TurnEnded
 from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.session import Session
@@ -96,9 +99,9 @@ class PromptReader:
 class LineReader:
     """Messages from a stream (piped stdin), echoed so the output reads like a session."""
 
-    def __init__(self, stream: TextIO, echo: TextIO) -> None:
+    def __init__(self, stream: TextIO, echo: TextIO | None) -> None:
         self.stream = stream
-        self.echo = echo
+        self.echo = echo  # None: not echoed (stdout carries JSON lines)
 
     def read(self) -> str:
         lines: list[str] = []
@@ -115,8 +118,109 @@ class LineReader:
             lines.append(line)
             break
         text = "\n".join(lines)
-        self.echo.write(PROMPT + text.replace("\n", "\n. ") + "\n")
+        if self.echo is not None:
+            self.echo.write(PROMPT + text.replace("\n", "\n. ") + "\n")
         return text
+
+
+class TextView:
+    """What a person reads: the banner, replies streamed as they come, a line or two per event."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.streaming = False
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def banner(self, session: Session) -> None:
+        self.say(
+            f"chatpkg on {session.workspace.root} with {session.model.name}; session {session.session_id}; "
+            f"transcript {transcript_path(session)}; /help for commands"
+        )
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, ModelDelta):
+            self.out.write(event.text)
+            self.out.flush()
+            self.streaming = True
+            return
+        self.end_stream()
+        line = describe_event(event)
+        if line:
+            self.say(line)
+
+    def end_stream(self) -> None:
+        if self.streaming:
+            self.out.write("\n")
+            self.streaming = False
+
+    def cancelling(self) -> None:
+        self.say("\n  cancelling the turn ...")
+
+    def command(self, line: str, result: CommandResult) -> None:
+        self.say("\n".join("  " + text for text in result.text.splitlines()))
+
+    def end(self, code: int, verdicts: list[str]) -> None:
+        """Nothing more to say: the exit status and each turn's lines said it."""
+
+
+class JsonLinesView:
+    """``--events jsonl``: one JSON object per line, for scripts; nothing else on the stream.
+
+    Events are their ``to_dict()``; streamed pieces (``delta``) are left out
+    because the ``reply`` event carries the whole text. The banner, slash
+    commands and the end of the run get objects of their own.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, data: dict[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def banner(self, session: Session) -> None:
+        self.write({
+            "kind": "session", "session_id": session.session_id, "workspace": str(session.workspace.root),
+            "model": session.model.name, "transcript": str(session.transcript.path),
+        })
+
+    def show(self, event: Event) -> None:
+        if not isinstance(event, ModelDelta):
+            self.write(event.to_dict())
+
+    def end_stream(self) -> None:
+        pass
+
+    def cancelling(self) -> None:
+        self.write(Notice("cancelling the turn ...").to_dict())
+
+    def command(self, line: str, result: CommandResult) -> None:
+        data: dict[str, Any] = {"kind": "command", "command": line.strip(), "text": result.text}
+        if result.report is not None:
+            data["report"] = result.report
+        if result.event is not None:
+            data["event"] = result.event.to_dict()
+        self.write(data)
+
+    def end(self, code: int, verdicts: list[str]) -> None:
+        green = sum(v == GREEN for v in verdicts)
+        self.write({"kind": "exit", "code": code, "turns": len(verdicts), "green": green, "verdicts": verdicts})
+
+
+View = TextView | JsonLinesView
+VIEWS: dict[str, Callable[[TextIO], View]] = {"text": TextView, "jsonl": JsonLinesView}
+
+
+def transcript_path(session: Session) -> Path:
+    """The transcript, relative to the workspace when inside it (as `chatpkg replay` takes it from there)."""
+    path = session.transcript.path
+    try:
+        return path.relative_to(session.workspace.root)
+    except ValueError:
+        return path
 
 
 class Repl:
@@ -128,37 +232,40 @@ class Repl:
         out: TextIO,
         resolve_model: Callable[[str], Model],
         keys: TextIO | None = None,
+        events: str = "text",
     ) -> None:
         self.session = session
         self.keys = keys  # the terminal to read Ctrl-C from during a turn
         self.reader = reader
-        self.out = out
+        self.view: View = VIEWS[events](out)
         self.commands = Commands(session, resolve_model)
-        self.failed_turns = 0
-        self.streaming = False
+        self.verdicts: list[str] = []  # each turn of this run: green, red, no_edits, cancelled or error
 
-    def say(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+    @property
+    def exit_code(self) -> int:
+        """0 when every turn of this run ended green (a run without turns too), else 1."""
+        return 0 if all(v == GREEN for v in self.verdicts) else 1
 
     def run(self) -> int:
         """Read and answer messages until /quit or end of input; the exit status."""
-        self.say(f"chatpkg on {self.session.workspace.root} with {self.session.model.name}; /help for commands")
+        self.view.banner(self.session)
         _prepare_in_background(self.session.model)
         while True:
             try:
                 text = self.reader.read()
             except EOFError:
-                return 1 if self.failed_turns else 0
+                break
             if not text.strip():
                 continue
             if text.strip().startswith("/"):
                 result = self.commands.run(text)
-                self.say("\n".join("  " + line for line in result.text.splitlines()))
+                self.view.command(text, result)
                 if result.quit:
-                    return 1 if self.failed_turns else 0
+                    break
                 continue
             self.turn(text)
+        self.view.end(self.exit_code, self.verdicts)
+        return self.exit_code
 
     def turn(self, text: str) -> None:
         cancel = CancelToken()
@@ -176,25 +283,14 @@ class Repl:
                 except KeyboardInterrupt:
                     if not cancel.cancelled:
                         cancel.cancel()
-                        self.say("\n  cancelling the turn ...")
-        if self.streaming:
-            self.out.write("\n")
-            self.streaming = False
+                        self.view.cancelling()
+        self.view.end_stream()
 
     def show(self, event: Event) -> None:
-        if isinstance(event, ModelDelta):
-            self.out.write(event.text)
-            self.out.flush()
-            self.streaming = True
-            return
-        if self.streaming:
-            self.out.write("\n")
-            self.streaming = False
-        line = describe_event(event)
-        if line:
-            self.say(line)
-        if isinstance(event, TurnEnded) and event.outcome == "error":
-            self.failed_turns += 1
+        self.view.show(event)
+        if isinstance(event, TurnEnded):
+            record = self.session.state.turns.get(event.turn)
+            self.verdicts.append(turn_verdict(event.outcome, record.report if record else None))
 
 
 class BackgroundTurn:
@@ -281,7 +377,12 @@ def _prepare_in_background(model: Model) -> None:
     threading.Thread(target=run, name="chatpkg-prepare", daemon=True).start()
 
 
-def make_reader(history: Path | None) -> Reader:
+def make_reader(history: Path | None, *, echo: bool = True) -> Reader:
+    """prompt-toolkit on a terminal, lines from a pipe; ``echo=False`` keeps stdout for JSON lines.
+
+    Without echo the prompt is drawn on stderr and piped messages are not
+    echoed (their ``turn`` events carry the text).
+    """
     if sys.stdin.isatty():
-        return PromptReader(history)
-    return LineReader(sys.stdin, sys.stdout)
+        return PromptReader(history, output=None if echo else create_output(stdout=sys.stderr))
+    return LineReader(sys.stdin, sys.stdout if echo else None)

@@ -36,8 +36,10 @@ def test_piped_script_drives_a_whole_session(root: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["repl", "-w", str(root), "--model", f"scripted:{replies}"], input=script)
 
     assert result.exit_code == 0, result.output
+    (path,) = (root / ".chatpkg" / "sessions").glob("*.jsonl")
     assert normalise(result.output) == normalise(
-        f"chatpkg on {root} with scripted:{replies}; /help for commands\n"
+        f"chatpkg on {root} with scripted:{replies}; session {path.stem}; "
+        f"transcript .chatpkg/sessions/{path.name}; /help for commands\n"
         "> Add add(a, b) with a test.\n"
         f"{BROKEN}\n"
         "  edited: pkg/calc.py, tests/test_calc.py\n"
@@ -59,11 +61,10 @@ def test_piped_script_drives_a_whole_session(root: Path, tmp_path: Path) -> None
         "> /quit\n"
         "  bye\n"
     )
-    (path,) = (root / ".chatpkg" / "sessions").glob("*.jsonl")
     kinds = [e.kind for e in read_transcript(path).events]
     assert kinds == [
-        "workspace", "turn", "request", "reply", "edits", "tests", "repair", "request", "reply", "edits",
-        "tests", "commit", "turn_end", "undo", "redo",
+        "workspace", "turn", "request", "reply", "edits_pending", "edits", "tests", "repair", "request", "reply",
+        "edits_pending", "edits", "tests", "commit", "turn_end", "undo", "redo",
     ]
 
 
@@ -86,7 +87,7 @@ def test_a_failed_turn_makes_the_script_exit_non_zero(root: Path, tmp_path: Path
 
 
 def test_without_any_model_the_repl_says_how_to_choose_one(root: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("chatpkg.cli.options.default_model_spec", lambda: None)
+    monkeypatch.setattr("chatpkg.cli.options.default_model_spec", lambda *args: None)
     result = CliRunner().invoke(main, ["repl", "-w", str(root)], input="Add add.\n")
     assert result.exit_code == 1
     assert "error: no model configured: start chatpkg with --model" in result.output
@@ -169,3 +170,42 @@ def test_with_a_program_the_repl_shows_what_it_printed_and_records_the_setting(r
 def test_a_program_outside_the_workspace_is_refused(root: Path) -> None:
     result = CliRunner().invoke(main, ["repl", "-w", str(root), "--program", "../evil.py"], input="")
     assert result.exit_code == 2 and "inside the workspace" in result.output
+
+
+def test_events_jsonl_prints_every_event_as_a_json_line_and_nothing_else(root: Path, tmp_path: Path) -> None:
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([BROKEN, FIXED]))
+    args = ["repl", "-w", str(root), "-m", f"scripted:{replies}", "--events", "jsonl"]
+
+    result = CliRunner().invoke(main, args, input="Add add(a, b) with a test.\n/history\n/undo\n/quit\n")
+
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
+    kinds = [o["kind"] for o in objects]
+    assert kinds == [
+        "session", "turn", "request", "reply", "edits_pending", "edits", "tests_started", "tests", "repair",
+        "request", "reply", "edits_pending", "edits", "tests_started", "tests", "commit", "turn_end", "command",
+        "command", "command", "exit",
+    ]  # no "delta": each "reply" holds the whole text
+    (path,) = (root / ".chatpkg" / "sessions").glob("*.jsonl")
+    assert objects[0] == {"kind": "session", "session_id": path.stem, "workspace": str(root),
+                          "model": f"scripted:{replies}", "transcript": str(path)}
+    assert objects[3]["text"] == BROKEN and objects[7]["report"]["failed"] == 1
+    history, undo, quit_ = objects[15:18]
+    assert history["command"] == "/history" and "Add add(a, b) with a test." in history["text"]
+    assert undo["event"]["kind"] == "undo" and quit_ == {"kind": "command", "command": "/quit", "text": "bye"}
+    assert objects[-1] == {"kind": "exit", "code": 0, "turns": 1, "green": 1, "verdicts": ["green"]}
+    stored = [e.to_dict() for e in read_transcript(path).events if e.kind in ("turn", "reply", "commit")]
+    assert stored == [o for o in objects if o["kind"] in ("turn", "reply", "commit")]  # the same objects
+
+
+def test_events_jsonl_ends_with_the_exit_status_of_a_red_run(root: Path, tmp_path: Path) -> None:
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([BROKEN]))
+    args = ["repl", "-w", str(root), "-m", f"scripted:{replies}", "--events", "jsonl", "--max-repairs", "0"]
+
+    result = CliRunner().invoke(main, args, input="Add add(a, b) with a test.\n")
+
+    assert result.exit_code == 1
+    last = json.loads(result.stdout.splitlines()[-1])
+    assert last == {"kind": "exit", "code": 1, "turns": 1, "green": 0, "verdicts": ["red"]}

@@ -91,3 +91,34 @@ def test_the_shipped_example_session_verifies() -> None:
     result = CliRunner().invoke(main, ["replay", str(REPO / "sessions" / "example.jsonl")])
     assert result.exit_code == 0, result.output
     assert "all verified" in result.output
+
+
+def test_replay_json_is_one_document_with_each_step_and_the_verdict(root: Path) -> None:
+    path = recorded_session(root)
+    runner = CliRunner()
+
+    ok = runner.invoke(main, ["replay", str(path), "--json"])
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.stdout)
+    assert (doc["ok"], doc["mode"], doc["diverged_at_turn"], doc["error"]) == (True, "exact", None, None)
+    assert [s["request"] for s in doc["steps"]] == ["Add add(a, b).", "/user_edits", "Add mul(a, b).", "/undo", "/redo"]
+    outcome = "committed, 3 passed, 1 repair"
+    assert doc["steps"][2] == {"step": 3, "turn": 2, "request": "Add mul(a, b).", "recorded": outcome, "now": outcome,
+                               "status": "ok", "problems": []}
+
+    tamper(path, 2, 1, "a * b", "b * a")
+    bad = runner.invoke(main, ["replay", str(path), "--json"])
+    assert bad.exit_code == 1
+    doc = json.loads(bad.stdout)
+    assert (doc["ok"], doc["diverged_at_turn"]) == (False, 2)
+    last = doc["steps"][-1]
+    assert last["status"] == "diverged" and "round 1: edits differ in pkg/mul.py" in last["problems"]
+
+
+def test_replay_json_reports_a_transcript_that_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jsonl"
+    path.write_text("hello\n")
+    result = CliRunner().invoke(main, ["replay", str(path), "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and "is not a chatpkg transcript" in doc["error"] and doc["steps"] == []

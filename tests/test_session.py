@@ -50,7 +50,8 @@ def test_multi_turn_session_commits_each_turn_and_records_it(root: Path) -> None
     first = run(session, "Add a function add(a, b). Test it.")
     second = run(session, "Add mul(a, b) too.")
 
-    assert kinds(first) == ["turn", "request", "reply", "edits", "tests_started", "tests", "commit", "turn_end"]
+    assert kinds(first) == ["turn", "request", "reply", "edits_pending", "edits", "tests_started", "tests", "commit",
+                            "turn_end"]
     assert ended(first).tests == "2 passed" and ended(second).tests == "3 passed"
     assert log(root) == ["turn 2: Add mul(a, b) too.", "turn 1: Add a function add(a, b). Test it.", "chatpkg: new package pkg"]
     message = git.Repo(root).head.commit.message

@@ -123,7 +123,7 @@ def test_a_non_git_directory_with_files_is_tracked_not_scaffolded(tmp_path: Path
     root.mkdir()
     (root / "script.py").write_text("x = 1\n")
 
-    open_session(root, ScriptedModel([]))
+    open_session(root, ScriptedModel([]), init=True)  # the user agreed (tests/test_safe_start.py)
 
     repo = git.Repo(root)
     assert [c.summary for c in repo.iter_commits()] == ["chatpkg: start tracking the workspace"]

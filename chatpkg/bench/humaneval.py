@@ -81,7 +81,8 @@ def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: 
     """One task as a chatpkg session: its result record."""
     workdir.mkdir(parents=True)
     (workdir / SOLUTION).write_text(stub(task), encoding="utf-8")
-    session, _ = open_session(workdir, model, settings=bench_settings(max_repairs, edit_format), resume=False)
+    session, _ = open_session(workdir, model, settings=bench_settings(max_repairs, edit_format), resume=False,
+                              init=True)  # the benchmark made the folder
     tally = drive(session, [turn_text(task, write_tests=max_repairs > 0)])
     about = {"name": task["entry_point"], "category": "humaneval"}
     if tally.model_error:

@@ -60,7 +60,7 @@ def run_case(
     workdir.mkdir(parents=True)
     (workdir / SCRIPT).write_text("")
     settings = bench_settings(max_repairs, edit_format, program=SCRIPT)
-    session, _ = open_session(workdir, model, settings=settings, resume=False)
+    session, _ = open_session(workdir, model, settings=settings, resume=False, init=True)  # the benchmark made the folder
     tally = drive(session, turn_texts(problem, case, mode))
     if tally.model_error:
         return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}

@@ -80,7 +80,7 @@ def printed_value(root: Path, script: str = "main.py", timeout: float = 30.0) ->
     with tempfile.TemporaryDirectory(prefix="chatpkg-mtpb-") as tmp:
         out = Path(tmp) / "printed.json"
         command = [sys.executable, "-c", PROBE, script, str(out)]
-        Sandbox(timeout=timeout).run(command, Path(root).resolve(), Path(tmp) / "output.log")
+        Sandbox(timeout=timeout).run(command, Path(root).resolve(), Path(tmp) / "output.log", writable=(Path(tmp),))
         if not out.exists():
             return False, None
         data = json.loads(out.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,13 +11,14 @@ from typing import Any
 
 import click
 
-from chatpkg.core.engine.config import default_edit_format, default_model_spec
+from chatpkg.core.engine.config import default_model_spec, load_env_files, model_config, settings_defaults
 from chatpkg.core.engine.session import Session
-from chatpkg.core.engine.settings import Settings
-from chatpkg.core.engine.store import SessionNotFound, open_session
-from chatpkg.core.engine.transcript import TranscriptError
+from chatpkg.core.engine.store import SessionNotFound, open_session, recorded_model, resumable
+from chatpkg.core.engine.transcript import TranscriptError, read_transcript
 from chatpkg.core.models import Model, ModelError, UnconfiguredModel, resolve_model
 from chatpkg.core.models.embedded import EMBEDDED_MODEL
+from chatpkg.core.workspace.lock import WorkspaceBusy
+from chatpkg.core.workspace.repository import NeedsConsent
 
 WORKSPACE = click.option(
     "--workspace",
@@ -35,17 +37,25 @@ MODEL = click.option(
 )
 
 
-def model_from_spec(spec: str | None) -> Model:
-    """The model ``--model`` names (default: the configured one); the embedded one is assembled first."""
-    spec = spec or default_model_spec()
-    if not spec:
-        return UnconfiguredModel()
-    if spec == EMBEDDED_MODEL:
-        assemble_embedded()
+def model_from_spec(spec: str | None, workspace: Path | None = None) -> Model:
+    """The model ``--model`` names (default: the configured one), with its config (context window, api base).
+
+    The embedded model is assembled first, with a progress bar.
+    """
     try:
-        return resolve_model(spec)
-    except ModelError as exc:
+        spec = spec or default_model_spec(workspace)
+        if not spec:
+            return UnconfiguredModel()
+        if spec == EMBEDDED_MODEL:
+            assemble_embedded()
+        return resolve_model(spec, model_config(spec, workspace))
+    except (ModelError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def model_resolver(workspace: Path) -> Callable[[str], Model]:
+    """What /model NAME uses in a session on ``workspace``."""
+    return functools.partial(model_from_spec, workspace=workspace)
 
 
 def assemble_embedded() -> None:
@@ -60,15 +70,6 @@ def assemble_embedded() -> None:
             embedded.assemble(progress=lambda done, total: bar.update(done - bar.pos))
     except (embedded.EmbeddedModelError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _settings(model: Model, flags: dict[str, Any]) -> Settings | None:
-    """Settings from flags; None keeps a resumed session's own settings (a new one gets the model's)."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    if not given:
-        return None
-    given.setdefault("edit_format", default_edit_format(model.name))
-    return Settings.from_dict(given)
 
 
 def _program(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -94,8 +95,14 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--program", default=None, metavar="FILE", callback=_program,
                      help="The workspace's program, e.g. main.py: run after the tests in every round; a crash "
                      "counts as a failing test and what it prints is shown to the model."),
+        click.option("--sandbox", type=click.Choice(["on", "off"]), default=None,
+                     help="Run tests and the program in a bubblewrap sandbox (on, when the system allows it) "
+                     "or not (off) [on]."),
         click.option("--new-session", is_flag=True, help="Start a new session instead of resuming the latest."),
         click.option("--session", "session_id", default=None, help="Resume this session id."),
+        click.option("--init", is_flag=True,
+                     help="In a folder of files that is not a git repository: make it one and start, without "
+                     "asking (what the TUI and an interactive REPL ask first; piped input must say it)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -104,26 +111,61 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
 
 @dataclass(frozen=True)
 class SessionChoice:
+    """The workspace, model and session the command line chose, and how to open them."""
+
     workspace: Path
     model: str | None
     max_repairs: int | None
     edit_format: str | None
     test_timeout: float | None
     program: str | None
+    sandbox: str | None
     new_session: bool
     session_id: str | None
+    init: bool
 
-    def open(self, chosen: Model) -> tuple[Session, list[str]]:
-
+    def changes(self) -> dict[str, Any]:
+        """The settings a flag set: they change a resumed session, and only those."""
         flags = dict(max_repairs=self.max_repairs, edit_format=self.edit_format, test_timeout=self.test_timeout,
-                     program=self.program)
-        settings = _settings(chosen, flags)
+                     program=self.program, sandbox=self.sandbox)
+        return {k: v for k, v in flags.items() if v is not None}
+
+    def model_spec(self) -> str | None:
+        """--model, else the model of the session that will be resumed, else the configured one."""
+        if self.model:
+            return self.model
+        try:
+            path = resumable(self.workspace, resume=not self.new_session, session_id=self.session_id)
+            recorded = recorded_model(read_transcript(path)) if path else None
+        except (OSError, SessionNotFound, TranscriptError):
+            recorded = None  # open() reports it
+        if recorded and recorded != UnconfiguredModel.name:
+            return recorded
+        return default_model_spec(self.workspace)
+
+    def open(self, chosen: Model, *, init: bool = False) -> tuple[Session, list[str]]:
+        """Open (or resume) the session; ``NeedsConsent`` when the folder holds files but no repository."""
         try:
             return open_session(
-                self.workspace, chosen, settings=settings, resume=not self.new_session, session_id=self.session_id
+                self.workspace, chosen, changes=self.changes(), defaults=settings_defaults(self.workspace),
+                resume=not self.new_session, session_id=self.session_id, init=self.init or init,
             )
-        except (SessionNotFound, TranscriptError) as exc:
+        except (SessionNotFound, TranscriptError, ValueError, WorkspaceBusy) as exc:
             raise click.ClickException(str(exc)) from exc
+
+    def open_in_terminal(self) -> tuple[Session, list[str]]:
+        """For the REPL: asks before taking over a folder of files; piped input must say --init."""
+        load_env_files(self.workspace)
+        chosen = model_from_spec(self.model_spec(), self.workspace)
+        try:
+            return self.open(chosen)
+        except NeedsConsent as exc:
+            if not (sys.stdin.isatty() and sys.stdout.isatty()):
+                raise click.UsageError(f"{exc}\nRun again with --init to go ahead, or start in an empty folder.")
+            click.echo(str(exc))
+            if not click.confirm("Go ahead?", default=False):
+                raise click.exceptions.Exit(0) from None
+            return self.open(chosen, init=True)
 
 
 def history_path(workspace: Path) -> Path:

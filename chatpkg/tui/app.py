@@ -24,10 +24,13 @@ from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.session import Session
 from chatpkg.core.models import Model
 from chatpkg.core.runner import TestReport
+from chatpkg.core.workspace.repository import NeedsConsent
 from chatpkg.tui.chat import ChatLog
+from chatpkg.tui.consent import ConsentScreen
 from chatpkg.tui.history import InputHistory
 from chatpkg.tui.messages import (
     CommandDone,
+    ConsentNeeded,
     ModelPrepared,
     SessionFailed,
     SessionOpened,
@@ -42,7 +45,7 @@ from chatpkg.tui.prompt import PromptInput
 from chatpkg.tui.status import StatusLine
 from chatpkg.tui.turn_view import TurnRenderer
 
-SessionOpener = Callable[[], tuple[Session, list[str]]]
+SessionOpener = Callable[..., tuple[Session, list[str]]]  # called with init=True once the user agreed
 
 
 class ChatpkgApp(App[int]):
@@ -111,9 +114,12 @@ class ChatpkgApp(App[int]):
     # --- opening ----------------------------------------------------------------
 
     @work(thread=True, group="open")
-    def open_session(self) -> None:
+    def open_session(self, init: bool = False) -> None:
         try:
-            session, problems = self.opener()
+            session, problems = self.opener(init=True) if init else self.opener()
+        except NeedsConsent as exc:
+            self.post_message(ConsentNeeded(exc.plan))
+            return
         except Exception as exc:  # shown as a notification; the app stays up
             self.post_message(SessionFailed(str(exc)))
             return
@@ -142,12 +148,27 @@ class ChatpkgApp(App[int]):
                         budget=message.session.budget)
         for record, mark in message.session.state.rows():
             await self.renderer.earlier(record, mark)
+        session = message.session
+        transcript = session.transcript.path.relative_to(session.workspace.root)
         await self.chat.add_notice(
-            f"chatpkg on {message.session.workspace.root.name} with {message.session.model.name}. "
-            "Enter sends, Ctrl+J adds a line, /help lists commands, Ctrl+P opens the palette."
+            f"chatpkg on {session.workspace.root.name} with {session.model.name}. "
+            "Enter sends, Ctrl+J adds a line, /help lists commands, Ctrl+P opens the palette.\n"
+            f"Session {session.session_id}, recorded in {transcript} (chatpkg replay that file to replay it)."
         )
         self.refresh_workspace()
         self.show_turn(message.session.position)
+
+    def on_consent_needed(self, message: ConsentNeeded) -> None:
+        self.status.set(state="waiting for your answer")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.status.set(state="opening the session")
+                self.open_session(init=True)
+            else:
+                self.exit(0)
+
+        self.push_screen(ConsentScreen(message.plan), answered)
 
     def on_session_failed(self, message: SessionFailed) -> None:
         self.status.set(state="no session")
@@ -222,7 +243,7 @@ class ChatpkgApp(App[int]):
         elif isinstance(event, TurnEnded):
             if event.outcome == "committed":
                 self.show_turn(event.turn)
-            elif event.outcome == "error":
+            if event.outcome != "committed" or not self.renderer.tests_ok:  # not green: the exit status says so
                 self.failed_turns += 1
 
     async def on_turn_finished(self, message: TurnFinished) -> None:

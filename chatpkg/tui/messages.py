@@ -15,6 +15,7 @@ from chatpkg.core.engine.commands import CommandResult
 from chatpkg.core.engine.events import Event
 from chatpkg.core.engine.replay import ReplayPage
 from chatpkg.core.engine.session import Session
+from chatpkg.core.workspace.start import StartPlan
 from chatpkg.tui.panels import TurnRow
 
 # --- the chat app --------------------------------------------------------------
@@ -29,6 +30,13 @@ class SessionOpened(Message):
 @dataclass
 class SessionFailed(Message):
     error: str
+
+
+@dataclass
+class ConsentNeeded(Message):
+    """The folder holds files but no repository: ask before opening it (``plan`` says what happens)."""
+
+    plan: StartPlan
 
 
 @dataclass

@@ -129,5 +129,5 @@ class Commands:
     def do_model(self, name: str = "") -> CommandResult:
         if not name:
             return CommandResult(f"model: {self.session.model.name}")
-        self.session.model = self.resolve_model(name)
+        self.session.switch_model(self.resolve_model(name))
         return CommandResult(f"model: {self.session.model.name}")

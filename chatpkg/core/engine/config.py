@@ -1,50 +1,277 @@
-"""Which model chatpkg uses when the command line does not say.
+"""What chatpkg uses when the command line does not say: model, settings, per-model facts.
 
-Order: ``--model``, then ``CHATPKG_MODEL``, then ``model = "..."`` in the
-user's config file (``chatpkg models`` prints where it is), then the embedded
-model when ``chatpkg[local]`` is installed.
+Levels, each overriding the one before: the user's config file
+(``config_path()``, TOML), the workspace's ``pyproject.toml`` (a
+``[tool.chatpkg]`` table), ``$CHATPKG_MODEL`` (for ``model`` only), and the
+command line's flags (applied by the caller). Without a model anywhere, the
+embedded one is used when ``chatpkg[local]`` is installed.
+
+Keys: ``model``, ``edit_format``, ``max_repairs``, ``test_timeout``, and
+``[models."<model string>"]`` tables with ``context_window`` and ``api_base``
+for models chatpkg cannot know. A bad value is a ``ValueError`` naming the file
+and the key, for the command line to print in one line.
+
+``.env`` files (the workspace's, then the one beside the config file) fill in
+environment variables that are not set already: ``load_env_files``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
+EDIT_FORMATS = ("whole", "diff", "merge")
+MAX_REPAIRS_LIMIT = 10  # the same bound as --max-repairs
+SETTINGS_KEYS = ("edit_format", "max_repairs", "test_timeout")  # Settings fields a config file may set
+MODEL_KEYS = ("context_window", "api_base")
+# A workspace's pyproject.toml is written by the model too: letting it set an
+# api_base would let a reply send the user's API key to any server.
+USER_ONLY_MODEL_KEYS = ("api_base",)
+PROJECT_TABLE = "tool.chatpkg"
+
+
+# ----------------------------------------------------------------- where
+
 
 def config_path() -> Path:
+    """The user's config file (it may not exist)."""
     return platformdirs.user_config_path("chatpkg") / "config.toml"
 
 
-def load_config(path: Path | None = None) -> dict[str, object]:
+def user_env_path() -> Path:
+    return platformdirs.user_config_path("chatpkg") / ".env"
+
+
+def project_config_path(root: Path) -> Path:
+    return Path(root) / "pyproject.toml"
+
+
+def config_files(root: Path | None = None) -> list[Path]:
+    """The files chatpkg reads settings from, weakest first (they may not exist)."""
+    return [config_path(), *([project_config_path(root)] if root is not None else [])]
+
+
+# ------------------------------------------------------------------ read
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """A TOML file as it is (default: the user's config file); {} when absent."""
     path = path or config_path()
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from exc
 
 
-def configured_model(config: dict[str, object] | None = None) -> tuple[str | None, str]:
-    """The model the user chose and where that was said ("$CHATPKG_MODEL", the config file)."""
+def user_settings(path: Path | None = None) -> dict[str, Any]:
+    """The validated settings of the user's config file."""
+    path = path or config_path()
+    return _validated(load_config(path), path, prefix="", project=False)
+
+
+def project_settings(root: Path) -> dict[str, Any]:
+    """The validated ``[tool.chatpkg]`` table of the workspace's pyproject.toml ({} without one)."""
+    path = project_config_path(root)
+    table = load_config(path).get("tool", {})
+    table = table.get("chatpkg", {}) if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: {PROJECT_TABLE} must be a table")
+    return _validated(table, path, prefix=f"{PROJECT_TABLE}.", project=True)
+
+
+def _layers(root: Path | None) -> list[tuple[Path, dict[str, Any]]]:
+    """(file, its settings), weakest first."""
+    layers = [(config_path(), user_settings())]
+    if root is not None:
+        layers.append((project_config_path(root), project_settings(root)))
+    return layers
+
+
+def merged_settings(root: Path | None = None) -> dict[str, Any]:
+    """User settings overridden by the project's; per-model tables are merged key by key."""
+    result: dict[str, Any] = {}
+    for _, layer in _layers(root):
+        models = {**result.get("models", {})}
+        for name, table in layer.get("models", {}).items():
+            models[name] = {**models.get(name, {}), **table}
+        result.update({k: v for k, v in layer.items() if k != "models"})
+        if models:
+            result["models"] = models
+    return result
+
+
+# -------------------------------------------------------------- validate
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_model(value: object) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "must be a model string, e.g. \"openai/gpt-4o-mini\""
+
+
+def _check_edit_format(value: object) -> str | None:
+    return None if value in EDIT_FORMATS else f"must be one of {', '.join(EDIT_FORMATS)}"
+
+
+def _check_max_repairs(value: object) -> str | None:
+    if _is_int(value) and 0 <= value <= MAX_REPAIRS_LIMIT:  # type: ignore[operator]
+        return None
+    return f"must be a whole number from 0 to {MAX_REPAIRS_LIMIT}"
+
+
+def _check_test_timeout(value: object) -> str | None:
+    ok = (_is_int(value) or isinstance(value, float)) and math.isfinite(value) and value > 0  # type: ignore[arg-type]
+    return None if ok else "must be a number of seconds above 0"
+
+
+def _check_context_window(value: object) -> str | None:
+    if _is_int(value) and value > 0:  # type: ignore[operator]
+        return None
+    return "must be a whole number of tokens above 0"
+
+
+def _check_api_base(value: object) -> str | None:
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return None
+    return "must be a URL starting with http:// or https://"
+
+
+TOP_LEVEL: dict[str, Callable[[object], str | None]] = {
+    "model": _check_model,
+    "edit_format": _check_edit_format,
+    "max_repairs": _check_max_repairs,
+    "test_timeout": _check_test_timeout,
+}
+PER_MODEL: dict[str, Callable[[object], str | None]] = {
+    "context_window": _check_context_window,
+    "api_base": _check_api_base,
+}
+
+
+def _problem(path: Path, key: str, text: str) -> ValueError:
+    return ValueError(f"{path}: {key} {text}")
+
+
+def _validated(table: dict[str, Any], path: Path, *, prefix: str, project: bool) -> dict[str, Any]:
+    """The table's chatpkg settings, each checked; the first bad one is a ValueError."""
+    result: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "models":
+            result["models"] = _validated_models(value, path, prefix=f"{prefix}models", project=project)
+            continue
+        check = TOP_LEVEL.get(key)
+        if check is None:
+            known = ", ".join([*TOP_LEVEL, "models"])
+            raise _problem(path, f"{prefix}{key}", f"is not a chatpkg setting (known: {known})")
+        problem = check(value)
+        if problem:
+            raise _problem(path, f"{prefix}{key}", f"{problem}, not {value!r}")
+        result[key] = float(value) if key == "test_timeout" else value
+    return result
+
+
+def _validated_models(value: object, path: Path, *, prefix: str, project: bool) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise _problem(path, prefix, 'must be a table of tables, e.g. [models."ollama_chat/qwen2.5-coder:7b"]')
+    models: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        where = f'{prefix}."{name}"'
+        if not isinstance(table, dict):
+            raise _problem(path, where, f"must be a table with {' and/or '.join(MODEL_KEYS)}")
+        for key, item in table.items():
+            check = PER_MODEL.get(key)
+            if check is None:
+                raise _problem(path, f"{where}.{key}", f"is not a model setting (known: {', '.join(PER_MODEL)})")
+            if project and key in USER_ONLY_MODEL_KEYS:
+                raise _problem(
+                    path, f"{where}.{key}",
+                    f"is not allowed in a workspace (it would send your API key where the workspace says); "
+                    f"set it in {config_path()}",
+                )
+            problem = check(item)
+            if problem:
+                raise _problem(path, f"{where}.{key}", f"{problem}, not {item!r}")
+        models[name] = dict(table)
+    return models
+
+
+# --------------------------------------------------------------- answers
+
+
+def configured_model(root: Path | None = None) -> tuple[str | None, str]:
+    """The model the user chose and where that was said ("$CHATPKG_MODEL" or a file's path)."""
     if os.environ.get("CHATPKG_MODEL"):
         return os.environ["CHATPKG_MODEL"], "$CHATPKG_MODEL"
-    value = (load_config() if config is None else config).get("model")
-    return (str(value), str(config_path())) if value else (None, "")
+    for path, layer in reversed(_layers(root)):
+        if layer.get("model"):
+            return str(layer["model"]), str(path)
+    return None, ""
 
 
-def default_model_spec(config: dict[str, object] | None = None) -> str | None:
+def default_model_spec(root: Path | None = None) -> str | None:
     """The chosen model, else the embedded one when it is installed, else None."""
-    spec, _ = configured_model(config)
+    spec, _ = configured_model(root)
     if spec:
         return spec
     from chatpkg.core.models import embedded
 
     return embedded.EMBEDDED_MODEL if embedded.status().installed else None
 
+
+def settings_defaults(root: Path | None) -> dict[str, Any]:
+    """The Settings fields the config files set (only those), for flags to override."""
+    merged = merged_settings(root)
+    return {key: merged[key] for key in SETTINGS_KEYS if key in merged}
+
+
+def model_config(model: str, root: Path | None = None) -> dict[str, Any]:
+    """The ``[models."<model>"]`` table for this model string ({} when none), both levels merged."""
+    return dict(merged_settings(root).get("models", {}).get(model, {}))
+
+
+# ------------------------------------------------------------------- .env
+
+
+def load_env_files(root: Path | None) -> list[Path]:
+    """Load ``<workspace>/.env``, then ``<config dir>/.env``, never overriding a variable already set.
+
+    The workspace's file comes first so that, as with the config files, the
+    project's value wins over the user's. Returns the files that were read.
+    """
+    from dotenv import dotenv_values
+
+    candidates = ([(Path(root) / ".env", True)] if root is not None else []) + [(user_env_path(), False)]
+    loaded = []
+    for path, workspace in candidates:
+        if not path.is_file():
+            continue
+        for name, value in dotenv_values(path, encoding="utf-8").items():
+            # A cloned repository's .env must not send the user's keys elsewhere: endpoints come
+            # from the user's own environment or config only.
+            if value is None or name in os.environ or (workspace and _is_endpoint(name)):
+                continue
+            os.environ[name] = value
+        loaded.append(path)
+    return loaded
+
+
+def _is_endpoint(name: str) -> bool:
+    upper = name.upper()
+    return upper.endswith(("_API_BASE", "_BASE_URL", "_ENDPOINT", "_API_HOST")) or upper in ("HTTP_PROXY", "HTTPS_PROXY",
+                                                                                             "ALL_PROXY")
+
+
+# ------------------------------------------------------------ edit format
 
 # The edit format each model does best with, measured on MTPB problems
 # (docs/benchmarks.md, "Edit formats"); others get "whole", which strong models

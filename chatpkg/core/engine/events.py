@@ -71,13 +71,16 @@ class WorkspaceSnapshot(Event):
 class UserEditsCommitted(Event):
     """Changes the user made by hand, committed before a turn touched anything.
 
-    ``files`` maps path -> new text, or None for a deleted file.
+    ``files`` maps path -> new text, or None for a deleted file. ``redacted`` lists
+    changed files that look like secrets: committed (the user tracks them) but their
+    text is never copied here.
     """
 
     kind: ClassVar[str] = "user_edits"
     commit: str
     tree: str
     files: dict[str, str | None]
+    redacted: list[str] = field(default_factory=list)
 
 
 @_register
@@ -87,6 +90,20 @@ class SessionResumed(Event):
     head: str
     chatpkg_version: str
     model: str
+
+
+@_register
+@dataclass(frozen=True)
+class SettingsChanged(Event):
+    """The session's model or settings changed: ``changes`` maps a name to [old, new].
+
+    ``why`` says what changed them (a flag given on resume, /model). A resumed session
+    starts from its header's settings and model with every change applied in order.
+    """
+
+    kind: ClassVar[str] = "settings"
+    changes: dict[str, list[Any]]
+    why: str = ""
 
 
 # --- a turn ------------------------------------------------------------------
@@ -153,6 +170,17 @@ class EditsApplied(Event):
 
 @_register
 @dataclass(frozen=True)
+class EditsPending(Event):
+    """The files a round is about to write, recorded first: a crash mid-write can be undone."""
+
+    kind: ClassVar[str] = "edits_pending"
+    turn: int
+    round: int
+    paths: list[str]
+
+
+@_register
+@dataclass(frozen=True)
 class EditsRejected(Event):
     """The reply could not be applied; ``reason`` is what the model is told."""
 
@@ -210,7 +238,7 @@ class TurnCommitted(Event):
 @_register
 @dataclass(frozen=True)
 class TurnEnded(Event):
-    """How the turn ended: committed, no_edits, cancelled or error."""
+    """How the turn ended: committed, no_edits, cancelled, error, or interrupted (chatpkg stopped mid-turn)."""
 
     kind: ClassVar[str] = "turn_end"
     turn: int

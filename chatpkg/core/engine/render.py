@@ -14,6 +14,7 @@ from chatpkg.core.engine.events import (
     Notice,
     RepairRound,
     SessionResumed,
+    SettingsChanged,
     TestsRun,
     TurnCommitted,
     TurnEnded,
@@ -63,6 +64,9 @@ def _describe(event: Event) -> str | None:
         return f"undid turn {event.turn}: back at {event.to_commit[:7]} ({event.from_commit[:7]} kept for /redo)"
     if isinstance(event, TurnRedone):
         return f"redid turn {event.turn}: at {event.to_commit[:7]}"
+    if isinstance(event, SettingsChanged):
+        changes = ", ".join(f"{name} {old} → {new}" for name, (old, new) in event.changes.items())
+        return f"changed {changes}" + (f" ({event.why})" if event.why else "")
     if isinstance(event, SessionResumed):
         return f"resumed the session at {event.head[:7]}"
     if isinstance(event, Notice):
@@ -87,4 +91,6 @@ def _describe_end(event: TurnEnded) -> str | None:
         return "no edits: nothing committed"
     if event.outcome == "cancelled":
         return "cancelled: nothing committed"
+    if event.outcome == "interrupted":
+        return "interrupted (chatpkg stopped mid-turn): nothing committed, its files put back"
     return "turn failed: nothing committed"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from chatpkg.core.engine.events import (
     EditsApplied,
     Event,
     ModelReply,
+    SettingsChanged,
     TestsRun,
     TurnCommitted,
     TurnEnded,
@@ -32,7 +33,7 @@ from chatpkg.core.engine.events import (
 )
 from chatpkg.core.engine.session import Session
 from chatpkg.core.engine.settings import Settings
-from chatpkg.core.engine.store import open_session
+from chatpkg.core.engine.store import default_runner, open_session
 from chatpkg.core.engine.transcript import TranscriptContents, read_transcript
 from chatpkg.core.models import Model, ScriptedModel
 from chatpkg.core.runner import TestRunner
@@ -93,15 +94,19 @@ class Step:
     kind: str
     event: Event | None = None
     turn: TurnRecordSummary | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # settings changed since the start (SettingsChanged)
 
 
 def steps_of(events: list[Event]) -> list[Step]:
     steps: list[Step] = []
     turns: dict[int, TurnRecordSummary] = {}
+    changed: dict[str, Any] = {}
     for event in events:
-        if isinstance(event, TurnStarted):
+        if isinstance(event, SettingsChanged):
+            changed.update({k: new for k, (_, new) in event.changes.items() if k != "model"})
+        elif isinstance(event, TurnStarted):
             turns[event.turn] = TurnRecordSummary(event.turn, event.text)
-            steps.append(Step("turn", turn=turns[event.turn]))
+            steps.append(Step("turn", turn=turns[event.turn], settings=dict(changed)))
         elif isinstance(event, (UserEditsCommitted, TurnUndone, TurnRedone)):
             steps.append(Step(event.kind, event=event))
         elif (number := getattr(event, "turn", None)) in turns:
@@ -112,7 +117,10 @@ def steps_of(events: list[Event]) -> list[Step]:
 def rebuild_workspace(snapshot: WorkspaceSnapshot, target: Path) -> None:
     """Write the session's starting files into an empty ``target`` and commit them."""
     if not snapshot.complete:
-        raise ReplayError("the transcript's workspace snapshot is incomplete (binary or large files)")
+        raise ReplayError(
+            "the transcript's workspace snapshot is incomplete: binary, large or secret-looking files "
+            "(.env, keys) are never stored in a transcript"
+        )
     target.mkdir(parents=True, exist_ok=True)
     if any(target.iterdir()):
         raise ReplayError(f"{target} is not empty: replay needs a fresh directory")
@@ -181,12 +189,22 @@ class Replayer:
         if not snapshots:
             raise ReplayError("the transcript has no workspace snapshot to start from")
         rebuild_workspace(snapshots[0], target)
-        settings = Settings.from_dict(contents.header.settings)
+        self.settings = Settings.from_dict(contents.header.settings)
+        self.own_runner = runner is None
         self.session: Session
-        self.session, _ = open_session(target, model, settings=settings, runner=runner, resume=False)
+        self.session, _ = open_session(target, model, settings=self.settings, runner=runner, resume=False)
         self.steps = steps_of(contents.events)
 
-    def run_turn(self, recorded: TurnRecordSummary) -> TurnRecordSummary:
+    def use_settings(self, changed: dict[str, Any]) -> None:
+        """The settings the recorded session had at this step (it may have been resumed with other flags)."""
+        settings = replace(self.settings, **changed)
+        if settings != self.session.settings:
+            self.session.settings = settings
+            if self.own_runner:
+                self.session.runner = default_runner(settings)
+
+    def run_turn(self, recorded: TurnRecordSummary, changed: dict[str, Any] | None = None) -> TurnRecordSummary:
+        self.use_settings(changed or {})
         replayed = TurnRecordSummary(recorded.turn, recorded.text)
         for event in self.session.run_turn(recorded.text):
             replayed.add(event)
@@ -209,7 +227,10 @@ class Replayer:
                 path.write_text(text, encoding="utf-8")
         committed = [e for e in self.session.commit_user_edits() if isinstance(e, UserEditsCommitted)]
         tree = committed[0].tree if committed else None
-        return () if tree == event.tree else (f"user edits tree {str(tree)[:10]}, recorded {event.tree[:10]}",)
+        if tree == event.tree:
+            return ()
+        secret = f" (hand edits to {', '.join(event.redacted)} are not stored: they look like secrets)"
+        return (f"user edits tree {str(tree)[:10]}, recorded {event.tree[:10]}" + (secret if event.redacted else ""),)
 
     def move(self, event: Event) -> tuple[str, ...]:
         result = self.session.undo() if isinstance(event, TurnUndone) else self.session.redo()
@@ -279,7 +300,7 @@ def _exact_step(replayer: Replayer, model: ScriptedModel, step: Step) -> TurnChe
         replayer.skip_turn(recorded)
         return TurnCheck(recorded.turn, recorded.text, recorded.outcome, "skipped", skipped=True)
     model.load(recorded.replies)
-    replayed = replayer.run_turn(recorded)
+    replayed = replayer.run_turn(recorded, step.settings)
     problems = compare(recorded, replayed)
     if model.replies:
         problems += (f"{len(model.replies)} recorded replies were not used",)
@@ -300,5 +321,5 @@ def resynthesize(
             else:
                 replayer.move(step.event)
             continue
-        replayed = replayer.run_turn(step.turn)
+        replayed = replayer.run_turn(step.turn, step.settings)
         yield TurnCheck(step.turn.turn, step.turn.text, step.turn.summary, replayed.summary)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chatpkg.core.cancel import CancelToken
-from chatpkg.core.engine.events import Event, Notice, TurnRedone, TurnUndone, UserEditsCommitted
+from chatpkg.core.engine.events import Event, Notice, SettingsChanged, TurnRedone, TurnUndone, UserEditsCommitted
 from chatpkg.core.engine.settings import MIN_BUDGET, Settings
 from chatpkg.core.engine.state import SessionState
 from chatpkg.core.engine.transcript import Transcript
@@ -21,6 +21,7 @@ from chatpkg.core.engine.turn import TurnRun
 from chatpkg.core.models import Model
 from chatpkg.core.prompts.context import Context, build_context
 from chatpkg.core.runner import TestReport, TestRunner
+from chatpkg.core.runner.confine import Confinement
 from chatpkg.core.workspace import Workspace
 
 
@@ -37,6 +38,7 @@ class Session:
         transcript: Transcript,
         settings: Settings,
         state: SessionState | None = None,
+        confinement: Confinement | None = None,
     ) -> None:
         self.session_id = session_id
         self.workspace = workspace
@@ -45,6 +47,7 @@ class Session:
         self.transcript = transcript
         self.settings = settings
         self.state = state or SessionState()
+        self.confinement = confinement  # how the runner confines model-written code (None: a runner given in)
         self.last_prompt_tokens = 0
 
     @property
@@ -85,8 +88,13 @@ class Session:
         message = f"user edits before turn {turn}\n\nChatpkg-Session: {self.session_id}\n"
         result = self.workspace.commit_all(message)
         if result is not None:
-            commit, files = result
-            yield self.emit(UserEditsCommitted(commit.sha, commit.tree, files))
+            commit, files, redacted = result
+            yield self.emit(UserEditsCommitted(commit.sha, commit.tree, files, redacted))
+
+    def switch_model(self, model: Model, why: str = "/model") -> Event:
+        """Use ``model`` from the next request on; the change is recorded, so a resume keeps it."""
+        old, self.model = self.model.name, model
+        return self.emit(SettingsChanged({"model": [old, model.name]}, why))
 
     # --- moving between turns ---------------------------------------------------
 

@@ -17,6 +17,7 @@ class Settings:
     context_budget: int | None = None  # tokens; None: the model's window minus the reserve
     reserve_output_tokens: int = 2048
     program: str | None = None  # a script that is the workspace's program: run after the tests
+    sandbox: str = "on"  # "on": model-written code runs in bubblewrap when it can; "off": never
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

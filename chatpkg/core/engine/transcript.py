@@ -46,6 +46,7 @@ class TranscriptHeader:
     workspace: str
     settings: dict[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    sandbox: str = ""  # how model-written code ran when the session started (Confinement.describe())
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "header", **asdict(self)}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from chatpkg.core.cancel import CancelToken, TurnCancelled
 from chatpkg.core.engine.events import (
     EditsApplied,
+    EditsPending,
     EditsRejected,
     ErrorOccurred,
     Event,
@@ -37,7 +38,8 @@ from chatpkg.core.prompts.runaway import RunawayGuard
 from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.workspace import Workspace
-from chatpkg.core.workspace.edits import EditError, apply_edits, current_files, parse_edits
+from chatpkg.core.workspace.edits import EditError, FileEdit, UnsafePath, apply_edits, current_files, parse_edits
+from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.session import Session
@@ -169,7 +171,9 @@ class TurnRun:
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
             if settings.program:
                 edits = [replace(e, content=without_example(e.content, self.text)) for e in edits]
+            self._refuse_left_out(edits)
             before = current_files(root, edits)
+            yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits})))
             written = apply_edits(root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
@@ -180,6 +184,15 @@ class TurnRun:
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
             return NOTHING_CHANGED, "format"
         return None, ""
+
+    def _refuse_left_out(self, edits: list[FileEdit]) -> None:
+        """Files .chatpkgignore names are the user's alone: the model neither sees nor writes them."""
+        kept = sorted(self.s.workspace.left_out([e.path for e in edits if not is_secret(e.path)]))
+        if kept:
+            raise UnsafePath(
+                f"Refusing to write {', '.join(kept)}: the user keeps it out of chatpkg's hands "
+                "(.chatpkgignore). Make the step in other files."
+            )
 
     def _test(self) -> Iterator[Event]:
         yield self.s.emit(TestsStarted(self.turn, self.round))

@@ -26,6 +26,14 @@ litellm quirks handled here (litellm 1.10x):
 * ``CustomStreamWrapper`` has no synchronous ``close()``; the HTTP stream
   is its ``completion_stream``.
 * When the provider sends no usage chunk, litellm synthesizes an estimate.
+* For ``ollama/`` and ``ollama_chat/`` models ``get_model_info`` asks the
+  server and reports the trained length, not the ``num_ctx`` it runs with
+  (``ollama.py``); extra keyword arguments such as ``num_ctx`` reach Ollama's
+  ``options``.
+
+The context window comes from, in order: the local engine (``local/``), the
+``context_window`` chatpkg was configured with, the Ollama server, litellm's
+bundled map, else 8192; ``context_window_source`` names which.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from typing import Any
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
 from chatpkg.core.models.base import DEFAULT_CONTEXT_WINDOW, Chunk, Message, Model, ModelError, Usage
+from chatpkg.core.models.ollama import is_ollama, model_tag, probe_window
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 
 MAX_BACKOFF = 30.0
@@ -139,6 +148,7 @@ class LiteLLMModel(Model):
         backoff: float = 1.0,
         sleep: Callable[[float], None] | None = None,
         extra: dict | None = None,
+        context_window: int | None = None,
     ) -> None:
         self.name = model
         self.temperature = temperature
@@ -150,7 +160,8 @@ class LiteLLMModel(Model):
         self.backoff = backoff
         self._sleep = sleep
         self.extra = dict(extra or {})
-        self._context_window: int | None = None
+        self._configured_window = int(context_window) if context_window else None
+        self._window: tuple[int, str] | None = None  # (tokens, where they came from), looked up once
 
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r})"
@@ -158,6 +169,7 @@ class LiteLLMModel(Model):
     def prepare(self) -> None:
         """Do the slow start-up now (import litellm; load a local model), e.g. while the user types."""
         _litellm()
+        self._resolved_window()  # may ask an Ollama server: better here, off the UI thread
         if self.name.startswith("local/"):
             from chatpkg.core.models.llama_engine import engine_for
             from chatpkg.core.models.local_provider import gguf_path
@@ -168,29 +180,60 @@ class LiteLLMModel(Model):
 
     @property
     def context_window(self) -> int:
-        """Input tokens the model takes, from litellm's bundled model map."""
-        if self._context_window is None:
-            self._context_window = self._lookup_context_window()
-        return self._context_window
+        """Input tokens the model takes; ``context_window_source`` says who said so."""
+        return self._resolved_window()[0]
 
     @context_window.setter
     def context_window(self, value: int) -> None:
-        self._context_window = int(value)
+        self._window = (int(value), "config")
 
-    def _lookup_context_window(self) -> int:
+    @property
+    def context_window_source(self) -> str:
+        """Where the window came from: "provider" (the server or the local engine), "config",
+        "litellm" (its bundled model map) or "fallback" (8192)."""
+        return self._resolved_window()[1]
+
+    def _resolved_window(self) -> tuple[int, str]:
+        if self._window is None:
+            self._window = self._lookup_context_window()
+        return self._window
+
+    def _lookup_context_window(self) -> tuple[int, str]:
+        """The first that knows: the local engine, the config, an Ollama server, litellm's map, 8192.
+
+        A configured window comes before the Ollama server's answer: the server
+        reports what the model was trained for, the user knows what fits in
+        memory, and chatpkg sends its choice as num_ctx either way.
+        """
         if self.name.startswith("local/"):
             from chatpkg.core.models.local_provider import context_window
 
-            return context_window(self.name)
+            return context_window(self.name), "provider"
+        if self._configured_window:
+            return self._configured_window, "config"
+        if is_ollama(self.name):
+            served = probe_window(self.name, self.api_base)
+            if served:
+                return served, "provider"
+        mapped = self._litellm_map_window()
+        return (mapped, "litellm") if mapped else (DEFAULT_CONTEXT_WINDOW, "fallback")
+
+    def _litellm_map_window(self) -> int | None:
+        """litellm's bundled model map; for Ollama only its static entries (no second /api/show)."""
         try:
-            info = _litellm().get_model_info(self.name)
-            for key in ("max_input_tokens", "max_tokens"):
-                value = info.get(key)
-                if isinstance(value, int) and value > 0:
-                    return value
+            litellm = _litellm()
+            if is_ollama(self.name):
+                tag = model_tag(self.name).removesuffix(":latest")
+                info = litellm.model_cost.get(f"ollama/{tag}") or {}
+            else:
+                info = litellm.get_model_info(self.name)
         except Exception:
-            pass
-        return DEFAULT_CONTEXT_WINDOW
+            return None
+        for key in ("max_input_tokens", "max_tokens"):
+            value = info.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
 
     # ---------------------------------------------------------------- stream
 
@@ -212,6 +255,9 @@ class LiteLLMModel(Model):
             kwargs["max_tokens"] = self.max_tokens
         if self.api_base:
             kwargs["api_base"] = self.api_base
+        if is_ollama(self.name):
+            # Ollama runs its own default window unless asked; ask for the one the budget assumes.
+            kwargs["num_ctx"] = self.context_window
         kwargs.update(self.extra)
         return kwargs
 
@@ -388,6 +434,17 @@ class LiteLLMModel(Model):
         if keys:
             return f"; set {' or '.join(keys)}"
         return ""
+
+
+def litellm_provider(model: str) -> tuple[str, list[str]]:
+    """litellm's provider for a model string, and the key variables it needs that are unset."""
+    try:
+        litellm = _litellm()
+        provider = str(litellm.get_llm_provider(model)[1])
+        missing = litellm.validate_environment(model).get("missing_keys") or []
+    except Exception:
+        return "unknown", []
+    return provider, [key for key in missing if "KEY" in key or "TOKEN" in key]
 
 
 def _delta_text(chunk: Any) -> str:

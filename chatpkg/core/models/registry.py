@@ -4,16 +4,22 @@
 process, and anything else is a litellm model string (``openai/gpt-4o-mini``,
 ``local/qwen2.5-coder-1.5b`` for the embedded model). A backend module is
 imported only when its prefix is used.
+
+``config`` is the model's table from the config files (``context_window``,
+``api_base``; ``chatpkg.core.engine.config.model_config``); a backend uses what
+applies to it and ignores the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from chatpkg.core.models.base import Model, ModelError
 
-Factory = Callable[[str], Model]  # gets the model string without its prefix
+ModelConfig = Mapping[str, Any]
+Factory = Callable[[str, ModelConfig], Model]  # gets the model string without its prefix, and its config
 BACKENDS: dict[str, Factory] = {}
 
 
@@ -22,21 +28,22 @@ def register_backend(prefix: str, factory: Factory) -> None:
     BACKENDS[prefix] = factory
 
 
-def resolve_model(spec: str) -> Model:
+def resolve_model(spec: str, config: ModelConfig | None = None) -> Model:
     """The model a command line's ``--model`` names; the longest matching prefix wins."""
+    config = config or {}
     for prefix in sorted(BACKENDS, key=len, reverse=True):
         if prefix and spec.startswith(prefix):
-            return BACKENDS[prefix](spec.removeprefix(prefix))
-    return BACKENDS[""](spec)
+            return BACKENDS[prefix](spec.removeprefix(prefix), config)
+    return BACKENDS[""](spec, config)
 
 
-def _scripted(path: str) -> Model:
+def _scripted(path: str, config: ModelConfig) -> Model:
     from chatpkg.core.models.scripted import ScriptedModel
 
     return ScriptedModel.from_file(Path(path))
 
 
-def _gguf(path: str) -> Model:
+def _gguf(path: str, config: ModelConfig) -> Model:
     from chatpkg.core.models.litellm_backend import LiteLLMModel
     from chatpkg.core.models.local_provider import register_gguf
 
@@ -46,10 +53,10 @@ def _gguf(path: str) -> Model:
         raise ModelError(str(exc)) from exc
 
 
-def _litellm(spec: str) -> Model:
+def _litellm(spec: str, config: ModelConfig) -> Model:
     from chatpkg.core.models.litellm_backend import LiteLLMModel
 
-    return LiteLLMModel(spec)
+    return LiteLLMModel(spec, api_base=config.get("api_base"), context_window=config.get("context_window"))
 
 
 register_backend("scripted:", _scripted)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from chatpkg.core.cancel import CancelToken
+from chatpkg.core.runner.confine import Confinement
 from chatpkg.core.runner.pytest_runner import PytestRunner
 from chatpkg.core.runner.report import TestFailure, TestReport
 from chatpkg.core.runner.sandbox import Sandbox
@@ -28,10 +29,11 @@ PRINTED_TOKENS = 300
 class ScriptRunner:
     """Runs pytest, then ``python SCRIPT`` when the script exists."""
 
-    def __init__(self, script: str = "main.py", *, timeout: float = 20.0, tests: PytestRunner | None = None) -> None:
+    def __init__(self, script: str = "main.py", *, timeout: float = 20.0, tests: PytestRunner | None = None,
+                 confinement: Confinement | None = None) -> None:
         self.script = script
-        self.sandbox = Sandbox(timeout=timeout)
-        self.tests = tests or PytestRunner(timeout=timeout)
+        self.tests = tests or PytestRunner(timeout=timeout, confinement=confinement)
+        self.sandbox = Sandbox(timeout=timeout, confinement=confinement or self.tests.sandbox.confinement)
 
     def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport:
         report = self.tests.run(root, cancel)

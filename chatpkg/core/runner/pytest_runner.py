@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatpkg.core.cancel import CancelToken
+from chatpkg.core.runner.confine import Confinement, choose
 from chatpkg.core.runner.report import EXIT_NO_TESTS, TestFailure, TestReport
 from chatpkg.core.runner.sandbox import Sandbox
 from chatpkg.core.tokens import count_tokens, trim_to_tokens
@@ -139,10 +140,11 @@ class PytestRunner:
         file_size_bytes: int = 64 * 1024**2,
         failure_token_budget: int = 1500,
         extra_args: tuple[str, ...] = (),
+        confinement: Confinement | None = None,
     ) -> None:
         self.timeout = timeout
         self.python = python
-        self.sandbox = Sandbox(timeout, cpu_seconds, memory_bytes, file_size_bytes)
+        self.sandbox = Sandbox(timeout, cpu_seconds, memory_bytes, file_size_bytes, confinement or choose())
         self.failure_token_budget = failure_token_budget
         self.extra_args = tuple(extra_args)
 
@@ -158,7 +160,8 @@ class PytestRunner:
         root = Path(root).resolve()
         with tempfile.TemporaryDirectory(prefix="chatpkg-pytest-") as tmp:
             junit = Path(tmp) / "report.xml"
-            run = self.sandbox.run(self.command(root, junit), root, Path(tmp) / "console.log", cancel)
+            run = self.sandbox.run(self.command(root, junit), root, Path(tmp) / "console.log", cancel,
+                                   writable=(Path(tmp),))
             return self._report(run.code, run.outcome, run.seconds, junit, run.output)
 
     def _report(self, code: int, outcome: str, seconds: float, junit: Path, output: str) -> TestReport:

@@ -1,4 +1,10 @@
-"""Running a command on a workspace: own process group, resource limits, no secrets, a timeout."""
+"""Running a command on a workspace the way model-written code must run.
+
+Inside bubblewrap when it works (see ``confine.py``), always in its own process
+group, under resource limits, with an allowlisted environment (no keys, no
+tokens, nothing a test could send home), and killed at its timeout. When the
+run ends, whatever it left running is killed too.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +14,30 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatpkg.core.cancel import CancelToken
+from chatpkg.core.runner.confine import Confinement, bwrap_args, choose
 from chatpkg.core.tokens import trim_to_tokens
 
 OUTPUT_TOKENS = 400
 TAIL_BYTES = 64 * 1024
 POLL_SECONDS = 0.05
 
-_SECRET_WORDS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
-_SECRET_PREFIXES = (
-    "AWS_", "OPENAI", "ANTHROPIC", "AZURE_", "GEMINI",
-    "GOOGLE_APPLICATION", "HF_", "HUGGINGFACE",
-)
-
-
-
-def _is_secret(name: str) -> bool:
-    upper = name.upper()
-    return any(w in upper for w in _SECRET_WORDS) or upper.startswith(_SECRET_PREFIXES)
+# Only these reach the child: what Python, pytest and a terminal need. Everything else
+# (API keys, tokens, cloud credentials, proxies) stays out, whatever its name.
+ALLOWED_ENV = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR", "COLUMNS", "LINES",
+    "NO_COLOR", "PYTHONPATH", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED", "VIRTUAL_ENV", "SYSTEMROOT",
+})
+ALLOWED_ENV_PREFIXES = ("LC_",)
 
 
 def child_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (os.environ) without secrets, importing from ``root``."""
+    """The allowlisted part of ``base`` (os.environ), importing from ``root`` first."""
     source = os.environ if base is None else base
-    env = {k: v for k, v in source.items() if not _is_secret(k)}
+    env = {k: v for k, v in source.items() if k in ALLOWED_ENV or k.startswith(ALLOWED_ENV_PREFIXES)}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     paths = [str(root)]
     if (root / "src").is_dir():
@@ -69,6 +72,7 @@ def _limiter(cpu: int, memory: int, fsize: int) -> Callable[[], None]:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the run's process group: the command, and children it did not move elsewhere."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -98,24 +102,38 @@ class SandboxRun:
 
 @dataclass(frozen=True)
 class Sandbox:
-    """Runs a command on a workspace: own process group, resource limits, no secrets, a timeout."""
+    """Runs a command on a workspace: confined (bwrap), own process group, limits, no secrets, a timeout."""
 
     timeout: float = 60.0
     cpu_seconds: int = 120
     memory_bytes: int = 2 * 1024**3
     file_size_bytes: int = 64 * 1024**2
+    confinement: Confinement = field(default_factory=choose)
 
-    def run(self, command: list[str], root: Path, log: Path, cancel: CancelToken | None = None) -> SandboxRun:
+    def run(self, command: list[str], root: Path, log: Path, cancel: CancelToken | None = None,
+            writable: tuple[Path, ...] = ()) -> SandboxRun:
+        """Run ``command`` in ``root``; ``writable`` are folders outside it the run may write (its reports)."""
+        root = Path(root).resolve()
         started = time.monotonic()
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                command, cwd=root, env=child_env(root),
+                self.wrap(command, root, writable), cwd=root, env=child_env(root),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_limiter(self.cpu_seconds, self.memory_bytes, self.file_size_bytes),
             )
             outcome = self._wait(proc, started, cancel)
+            if outcome == "done":
+                _kill_group(proc)  # children still running in its group (bwrap's PID namespace ends all others)
         return SandboxRun(proc.returncode, outcome, time.monotonic() - started, _read_tail(log))
+
+    def wrap(self, command: list[str], root: Path, writable: tuple[Path, ...] = ()) -> list[str]:
+        """``command`` as run: inside bwrap when the sandbox is active."""
+        if not self.confinement.active:
+            return command
+        assert self.confinement.bwrap is not None
+        paths = tuple(Path(p).resolve() for p in writable)
+        return [self.confinement.bwrap, *bwrap_args(root, paths), "--", *command]
 
     def _wait(self, proc: subprocess.Popen[bytes], started: float, cancel: CancelToken | None) -> str:
         """Wait for the child: "done", "timeout" or "cancelled" (group killed)."""

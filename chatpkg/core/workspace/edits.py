@@ -30,6 +30,7 @@ from chatpkg.core.workspace.edit_parser import (
     parse_edits,
 )
 from chatpkg.core.workspace.merge import InvalidMergeBlock, bound_names, is_python_path, merge_python, top_level_names
+from chatpkg.core.workspace.secrets import is_secret
 
 __all__ = [
     "DroppedDefinitions", "EditError", "FileEdit", "InvalidMergeBlock", "MalformedReply", "NoEdits",
@@ -74,6 +75,7 @@ def _path_problem(rel: str) -> str | None:
         (rel.startswith("/") or bool(_DRIVE.match(rel)), "absolute paths are not allowed"),
         (".." in parts, "'..' would leave the project directory"),
         (any(p.lower() in _FORBIDDEN_DIRS for p in parts), "files under .git or .chatpkg are managed by the tools"),
+        (is_secret(rel), "it looks like a secret (.env, keys, credentials), which only the user writes"),
     ]
     return next((reason for bad, reason in checks if bad), None)
 

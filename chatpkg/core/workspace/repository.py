@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import git
+import pathspec
 
 from chatpkg.core.workspace.scaffold import scaffold_files
+from chatpkg.core.workspace.secrets import exclude_lines, is_secret
+from chatpkg.core.workspace.start import CHATPKG_IGNORE, StartPlan, has_files, preview
 
 STATE_DIR = ".chatpkg"
 MAX_TEXT_FILE_BYTES = 64 * 1024
@@ -51,6 +54,14 @@ class WorkspaceError(Exception):
     """A git operation chatpkg refused or could not do; the message says why."""
 
 
+class NeedsConsent(WorkspaceError):
+    """The folder holds files but no git repository: chatpkg asks before tracking and sending them."""
+
+    def __init__(self, plan: StartPlan) -> None:
+        self.plan = plan
+        super().__init__(plan.describe())
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
@@ -70,14 +81,22 @@ class Workspace:
     # --- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, *, package: str | None = None) -> Workspace:
-        """Open ``root``; create the repository (and a package, if empty) as needed."""
+    def open(cls, root: Path, *, package: str | None = None, init: bool = False) -> Workspace:
+        """Open ``root``; create the repository (and a package, if empty) as needed.
+
+        A folder that holds files but no repository is only made one with ``init``
+        (the user said yes to ``preview(root)``); otherwise ``NeedsConsent`` says what
+        would be tracked and sent.
+        """
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         try:
             repo = git.Repo(root)
         except git.InvalidGitRepositoryError:
+            if has_files(root) and not init:
+                raise NeedsConsent(preview(root)) from None
             repo = git.Repo.init(root)
+            _exclude_new_repository(repo, root)
         if repo.working_tree_dir is None or Path(repo.working_tree_dir).resolve() != root.resolve():
             top = repo.working_tree_dir
             raise WorkspaceError(f"{root} is inside the git repository {top}: open {top} instead")
@@ -118,6 +137,11 @@ class Workspace:
         return self.repo.commit(sha).tree.hexsha
 
     @_serialized
+    def message_of(self, sha: str) -> str:
+        message = self.repo.commit(sha).message
+        return message if isinstance(message, str) else message.decode("utf-8", errors="replace")
+
+    @_serialized
     def parent_of(self, sha: str) -> str | None:
         parents = self.repo.commit(sha).parents
         return parents[0].hexsha if parents else None
@@ -127,6 +151,7 @@ class Workspace:
         """Paths that differ from HEAD, untracked files included (ignored ones not)."""
         out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
         paths: list[str] = []
+        untracked: list[str] = []
         entries = iter(out.split("\0"))
         for entry in entries:
             if not entry:
@@ -134,18 +159,39 @@ class Workspace:
             code, path = entry[:2], entry[3:]
             if code[0] in "RC":
                 paths.append(next(entries, ""))  # rename: the old path follows
-            paths.append(path)
+            (untracked if code == "??" else paths).append(path)
+        # chatpkg never adds secrets or .chatpkgignore'd files to git: they are not its changes.
+        left_out = self.left_out(untracked)
+        paths += [p for p in untracked if p not in left_out]
         return sorted({p for p in paths if p and not p.startswith(f"{STATE_DIR}/")})
+
+    @_serialized
+    def left_out(self, paths: list[str]) -> set[str]:
+        """Which of ``paths`` chatpkg keeps away from the model and its commits: secrets, .chatpkgignore."""
+        secret = {p for p in paths if is_secret(p)}
+        return secret | self._chatpkg_ignored([p for p in paths if p not in secret])
+
+    def _chatpkg_ignored(self, paths: list[str]) -> set[str]:
+        """Paths .chatpkgignore names (gitignore syntax), whether the files exist yet or not."""
+        ignore = self.root / CHATPKG_IGNORE
+        if not paths or not ignore.is_file():
+            return set()
+        spec = pathspec.GitIgnoreSpec.from_lines(ignore.read_text(encoding="utf-8", errors="replace").splitlines())
+        return {p for p in paths if spec.match_file(p)}
 
     def is_dirty(self) -> bool:
         return bool(self.changed_paths())
 
     @_serialized
     def text_files(self, *, max_bytes: int = MAX_TEXT_FILE_BYTES) -> dict[str, str]:
-        """Tracked and untracked (not ignored) UTF-8 files up to ``max_bytes``."""
-        listed = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
+        """Tracked and untracked (not ignored) UTF-8 files up to ``max_bytes``: what the model may see.
+
+        Secrets and .chatpkgignore'd files are never among them.
+        """
+        listed = sorted(set(self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard").split("\0")) - {""})
+        left_out = self.left_out(listed)
         files: dict[str, str] = {}
-        for rel in sorted(set(listed.split("\0")) - {""}):
+        for rel in (p for p in listed if p not in left_out):
             path = self.root / rel
             if rel.startswith(f"{STATE_DIR}/") or path.is_symlink() or not path.is_file():
                 continue
@@ -178,14 +224,19 @@ class Workspace:
     # --- writing ---------------------------------------------------------------
 
     @_serialized
-    def commit_all(self, message: str) -> tuple[Commit, dict[str, str | None]] | None:
-        """Commit every change (the user's hand edits); None when clean."""
+    def commit_all(self, message: str) -> tuple[Commit, dict[str, str | None], list[str]] | None:
+        """Commit every change (the user's hand edits); None when clean.
+
+        Returns the commit, the new text of each path (None: deleted), and the paths whose
+        text is left out because they look like secrets (tracked by the user, never copied).
+        """
         paths = self.changed_paths()
         if not paths:
             return None
-        files = {p: self._read_or_none(p) for p in paths}
-        self.repo.git.add(A=True)
-        return self._commit(message), files
+        redacted = [p for p in paths if is_secret(p)]
+        files = {p: self._read_or_none(p) for p in paths if p not in redacted}
+        self.repo.git.add("-A", "--", *paths)
+        return self._commit(message), files, redacted
 
     @_serialized
     def commit_paths(self, paths: list[str], message: str) -> Commit:
@@ -229,12 +280,18 @@ class Workspace:
 
     @_serialized
     def snapshot(self, sha: str, *, max_bytes: int = 2 * 1024 * 1024) -> tuple[dict[str, str], dict[str, str], bool]:
-        """Text files of commit ``sha``, their non-default modes, and whether that is all of it."""
+        """Text files of commit ``sha``, their non-default modes, and whether that is all of it.
+
+        A secret-looking file is never embedded (the snapshot is then incomplete).
+        """
         files: dict[str, str] = {}
         modes: dict[str, str] = {}
         complete, total = True, 0
         for item in self.repo.commit(sha).tree.traverse():
             if item.type != "blob":
+                continue
+            if is_secret(item.path):
+                complete = False
                 continue
             data = item.data_stream.read()
             total += len(data)
@@ -256,6 +313,17 @@ class Workspace:
     @_serialized
     def is_ancestor(self, old: str, new: str) -> bool:
         return self.repo.is_ancestor(old, new)
+
+
+def _exclude_new_repository(repo: git.Repo, root: Path) -> None:
+    """A repository chatpkg creates never tracks secrets or what .chatpkgignore names."""
+    exclude = Path(repo.git_dir) / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    ignore = root / CHATPKG_IGNORE
+    own = ignore.read_text(encoding="utf-8", errors="replace").splitlines() if ignore.is_file() else []
+    added = ["# chatpkg: secrets and .chatpkgignore are never tracked", *exclude_lines(), *own]
+    exclude.write_text("\n".join([*lines, *added]) + "\n")
 
 
 def package_name_for(root: Path) -> str:
