@@ -191,7 +191,7 @@ def test_events_jsonl_prints_every_event_as_a_json_line_and_nothing_else(root: P
     assert objects[0] == {"kind": "session", "session_id": path.stem, "workspace": str(root),
                           "model": f"scripted:{replies}", "transcript": str(path)}
     assert objects[3]["text"] == BROKEN and objects[7]["report"]["failed"] == 1
-    history, undo, quit_ = objects[15:18]
+    history, undo, quit_ = objects[17:20]
     assert history["command"] == "/history" and "Add add(a, b) with a test." in history["text"]
     assert undo["event"]["kind"] == "undo" and quit_ == {"kind": "command", "command": "/quit", "text": "bye"}
     assert objects[-1] == {"kind": "exit", "code": 0, "turns": 1, "green": 1, "verdicts": ["green"]}
