@@ -175,6 +175,10 @@ class ChatpkgApp(App[int]):
         self.notify(message.error, title="cannot open the session", severity="error", timeout=30)
 
     def on_model_prepared(self, message: ModelPrepared) -> None:
+        if self.session is not None and not message.error:
+            model = self.session.model  # prepared: its window is known without waiting
+            self.status.set(window=f"{model.context_window / 1000:.1f}k ({model.context_window_source})",
+                            budget=self.session.budget)
         if message.error:
             self.notify(message.error, title="model", severity="error", timeout=30)
             self.status.set(state="model failed to load")

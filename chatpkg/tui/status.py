@@ -14,6 +14,7 @@ class Status:
     turn: int = 0
     tokens: int = 0
     budget: int = 0
+    window: str = ""  # the model's context window and who said so, once the model is ready
     cost: float | None = None
     tests: str = "-"
     head: str = ""
@@ -21,7 +22,8 @@ class Status:
     def line(self) -> str:
         parts = [self.model, self.state, f"turn {self.turn}"]
         if self.budget:
-            parts.append(f"ctx {self.tokens / 1000:.1f}k/{self.budget / 1000:.1f}k")
+            window = f" of {self.window}" if self.window else ""
+            parts.append(f"ctx {self.tokens / 1000:.1f}k/{self.budget / 1000:.1f}k{window}")
         if self.cost is not None:
             parts.append(f"${self.cost:.4f}")
         parts += [f"tests {self.tests}", f"HEAD {self.head[:7] or '-'}"]

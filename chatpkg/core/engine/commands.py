@@ -124,6 +124,7 @@ class Commands:
         return CommandResult(
             f"last request: {s.last_prompt_tokens} tokens; next request: about {context.prompt_tokens}"
             f" tokens before your message; budget {s.budget} of {s.model.context_window}"
+            f" (the window, from {s.model.context_window_source})"
         )
 
     def do_model(self, name: str = "") -> CommandResult:

@@ -39,6 +39,7 @@ class Model(Protocol):
 
     name: str
     context_window: int
+    context_window_source: str = "the model"  # who said how big the window is ("provider", "config", ...)
 
     def stream(self, messages: list[Message], cancel: CancelToken | None = None) -> Iterator[Chunk]:
         """Yield the reply as text deltas, then one Usage."""

@@ -25,6 +25,7 @@ class ScriptedModel(Model):
     ) -> None:
         self.name = name
         self.context_window = context_window
+        self.context_window_source = "scripted"
         self.replies: deque[str] = deque(replies)
         self.asked: list[list[Message]] = []
         self.chunk_chars = chunk_chars
