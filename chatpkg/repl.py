@@ -139,6 +139,8 @@ class TextView:
             f"chatpkg on {session.workspace.root} with {session.model.name}; session {session.session_id}; "
             f"transcript {transcript_path(session)}; /help for commands"
         )
+        if session.confinement is not None and not session.confinement.active:
+            self.say(f"warning: {session.confinement.describe()}")
 
     def show(self, event: Event) -> None:
         if isinstance(event, ModelDelta):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.results import Job
 from chatpkg.core.engine.store import open_session
-from chatpkg.core.models import Model
+from chatpkg.core.models import Model, ModelError, Usage
 from chatpkg.core.runner import Sandbox
 
 SOLUTION = "solution.py"
@@ -91,11 +93,55 @@ def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: 
     return {**about, "status": "passed" if passed else "failed", "reason": why, **tally.to_dict()}
 
 
+RAW_PROMPT = (
+    "Complete the following Python function. Reply with the complete function, including its signature, "
+    "in one ```python code block.\n\n```python\n{prompt}```"
+)
+CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def raw_solution(task: dict[str, Any], reply: str) -> str:
+    """The program a plain reply gives: its first code block, on top of the prompt's imports when it
+    defines the function, else as the body under the prompt (what a model that only continues does)."""
+    match = CODE_BLOCK.search(reply)
+    code = match.group(1) if match else reply
+    if re.search(rf"^\s*def {re.escape(task['entry_point'])}\s*\(", code, re.M):
+        header = [line for line in task["prompt"].splitlines() if line.startswith(("import ", "from "))]
+        return "\n".join(header) + "\n\n" + code
+    return task["prompt"] + code
+
+
+def run_raw_task(task: dict[str, Any], model: Model, workdir: Path) -> dict[str, Any]:
+    """The same model asked directly: one plain prompt, no workspace, no chatpkg framing."""
+    workdir.mkdir(parents=True)
+    messages = [{"role": "user", "content": RAW_PROMPT.format(prompt=task["prompt"])}]
+    started = time.monotonic()
+    pieces: list[str] = []
+    usage = Usage(0, 0)
+    try:
+        for chunk in model.stream(messages):
+            if isinstance(chunk, Usage):
+                usage = chunk
+            else:
+                pieces.append(chunk)
+    except ModelError as exc:
+        return {"name": task["entry_point"], "category": "humaneval", "status": "error", "reason": str(exc)}
+    (workdir / SOLUTION).write_text(raw_solution(task, "".join(pieces)), encoding="utf-8")
+    passed, why = passes_hidden_tests(workdir, task)
+    return {"name": task["entry_point"], "category": "humaneval", "status": "passed" if passed else "failed",
+            "reason": why, "turns": 1, "repairs": 0, "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens, "seconds": round(time.monotonic() - started, 1),
+            "outcomes": []}
+
+
 def humaneval_jobs(
-    tasks: list[dict[str, Any]], model: Model, scratch: Path, *, max_repairs: int, edit_format: str
+    tasks: list[dict[str, Any]], model: Model, scratch: Path, *, max_repairs: int, edit_format: str,
+    raw: bool = False,
 ) -> Iterator[Job]:
     for task in tasks:
         def run(task: dict[str, Any] = task) -> dict[str, Any]:
             workdir = scratch / task["task_id"].replace("/", "-")
+            if raw:
+                return run_raw_task(task, model, workdir)
             return run_task(task, model, workdir, max_repairs=max_repairs, edit_format=edit_format)
         yield Job(task["task_id"], 0, task["task_id"], run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -63,12 +64,27 @@ def drop_torn_tail(path: Path) -> None:
         data.truncate(data.read().rfind(b"\n") + 1)
 
 
+def source_commit() -> str:
+    """The chatpkg commit that runs (its git checkout's HEAD), "+dirty" when files differ from it."""
+    source = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=source, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "chatpkg"],
+                               cwd=source, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
 class ResultsFile:
-    """Append-only results for one configuration."""
+    """Append-only results for one configuration; every record names the chatpkg commit that made it."""
 
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
         self.config = {k: config.get(k) for k in CONFIG_KEYS}
+        self.settings = {k: v for k, v in config.items() if k not in CONFIG_KEYS}  # recorded, not compared
+        self.commit = source_commit()
         self.records = read_records(path)
         for record in self.records:
             theirs = {k: record.get(k) for k in CONFIG_KEYS}
@@ -80,7 +96,7 @@ class ResultsFile:
         self.done = {case_key(r) for r in self.records if r.get("status") in DONE}
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        record = {**self.config, **record}
+        record = {**self.config, **self.settings, "commit": self.commit, **record}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         drop_torn_tail(self.path)
         with self.path.open("a", encoding="utf-8") as out:

@@ -63,6 +63,17 @@ def bench_overhead(turns: int) -> None:
     run_overhead_bench(turns)
 
 
+@bench.command("sandbox")
+@click.option("--runs", type=click.IntRange(3, 200), default=10, show_default=True)
+@click.option("--hostile/--no-hostile", default=True, show_default=True,
+              help="Also run the hostile tests with and without the sandbox.")
+def bench_sandbox(runs: int, hostile: bool) -> None:
+    """The sandbox's cost on a small package's test run (a ratio, target <= 1.2) and what it contains."""
+    from chatpkg.bench.sandbox import run_sandbox_bench
+
+    run_sandbox_bench(runs, hostile=hostile, echo=click.echo)
+
+
 @bench.command("model")
 def bench_model() -> None:
     """The embedded model's speed via chatpkg (litellm) and llama_cpp directly, and prefix reuse."""
@@ -128,9 +139,11 @@ def bench_mtpb(problems: Path | None, model: str | None, mode: str, max_repairs:
 @OUT
 @KEEP
 @COMPARE
+@click.option("--raw", is_flag=True,
+              help="Ask the model directly instead: one plain prompt per task, no workspace, no chatpkg framing.")
 def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, ids: tuple[str, ...],
                     limit: int | None, edit_format: str | None, out: Path | None, keep: Path | None,
-                    compare: tuple[Path, Path] | None) -> None:
+                    compare: tuple[Path, Path] | None, raw: bool) -> None:
     """HumanEval: each task one turn, pass@1 on the hidden tests.
 
     With repairs the assistant also writes its own tests and repairs on them;
@@ -147,11 +160,11 @@ def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, 
         raise click.ClickException(str(exc)) from exc
     chosen = _selected(_select_tasks, tasks, ids, limit)
     llm, fmt = _model_and_format(model, edit_format)
-    config = {"bench": "humaneval", "model": llm.name, "mode": "single", "max_repairs": max_repairs,
-              "edit_format": fmt}
+    config = {"bench": "humaneval", "model": llm.name, "mode": "raw" if raw else "single",
+              "max_repairs": 0 if raw else max_repairs, "edit_format": "none" if raw else fmt}
     with _scratch(keep) as scratch:
-        jobs = humaneval.humaneval_jobs(chosen, llm, scratch, max_repairs=max_repairs, edit_format=fmt)
-        _run(jobs, config, out or Path(f"humaneval-r{max_repairs}.jsonl"))
+        jobs = humaneval.humaneval_jobs(chosen, llm, scratch, max_repairs=max_repairs, edit_format=fmt, raw=raw)
+        _run(jobs, config, out or Path("humaneval-raw.jsonl" if raw else f"humaneval-r{max_repairs}.jsonl"))
 
 
 def _select_tasks(tasks: list[dict[str, Any]], ids: list[str] | None, limit: int | None) -> list[dict[str, Any]]:

@@ -146,6 +146,10 @@ class ChatpkgApp(App[int]):
             self.notify(problem, title="transcript", severity="warning")
         self.status.set(model=message.session.model.name, state="loading the model" if self.preparing else "ready",
                         budget=message.session.budget)
+        confinement = message.session.confinement
+        if confinement is not None and not confinement.active:
+            self.status.set(sandboxed=False)
+            self.notify(confinement.describe(), title="no sandbox", severity="warning", timeout=20)
         for record, mark in message.session.state.rows():
             await self.renderer.earlier(record, mark)
         session = message.session

@@ -18,6 +18,7 @@ class Status:
     cost: float | None = None
     tests: str = "-"
     head: str = ""
+    sandboxed: bool = True  # False: model-written code runs without the sandbox, and the line says so
 
     def line(self) -> str:
         parts = [self.model, self.state, f"turn {self.turn}"]
@@ -27,6 +28,8 @@ class Status:
         if self.cost is not None:
             parts.append(f"${self.cost:.4f}")
         parts += [f"tests {self.tests}", f"HEAD {self.head[:7] or '-'}"]
+        if not self.sandboxed:
+            parts.append("NO SANDBOX")
         return " · ".join(parts)
 
 

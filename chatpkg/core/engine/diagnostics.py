@@ -26,6 +26,7 @@ import platformdirs
 
 from chatpkg.core.engine import config
 from chatpkg.core.models import embedded, ollama
+from chatpkg.core.runner.confine import choose
 
 OK, WARN, FAIL, SKIPPED = "ok", "warn", "fail", "skipped"
 MIN_PYTHON = (3, 11)
@@ -70,6 +71,7 @@ class DoctorContext:
     model_file: Path = field(default_factory=embedded.cache_path)
     model_size: int = embedded.SIZE
     model_sha256: str = embedded.SHA256
+    sandbox: str = "on"  # the sandbox setting to check ("off" reports it turned off)
 
 
 Check = Callable[[DoctorContext], Iterable[CheckResult]]
@@ -422,6 +424,20 @@ def check_disk(context: DoctorContext) -> Iterator[CheckResult]:
         yield CheckResult("disk", OK, detail)
 
 
+def check_sandbox(context: DoctorContext) -> Iterator[CheckResult]:
+    """Whether model-written code runs in bubblewrap here, and where bwrap comes from."""
+    confinement = choose(context.sandbox)
+    if confinement.active:
+        yield CheckResult("sandbox", OK, confinement.describe())
+    elif context.sandbox == "off":
+        yield CheckResult("sandbox", WARN, confinement.describe(), "drop --sandbox off to run tests in the sandbox")
+    else:
+        fix = ("on Linux, allow unprivileged user namespaces (e.g. sysctl kernel.unprivileged_userns_clone=1, or "
+               "an AppArmor profile for bwrap on Ubuntu 24.04) or install the system's bubblewrap; "
+               "README.md says what the sandbox protects")
+        yield CheckResult("sandbox", WARN, confinement.describe(), fix)
+
+
 CHECKS: list[Check] = [
     check_python,
     check_git,
@@ -430,5 +446,6 @@ CHECKS: list[Check] = [
     check_llama_cpp,
     check_embedded_model,
     check_providers,
+    check_sandbox,
     check_disk,
 ]

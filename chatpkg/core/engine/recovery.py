@@ -27,6 +27,7 @@ from chatpkg.core.engine.events import (
 )
 from chatpkg.core.runner import TestReport
 from chatpkg.core.workspace import Workspace
+from chatpkg.core.workspace.edits import write_leftovers
 
 
 @dataclass
@@ -88,6 +89,9 @@ def _end(workspace: Workspace, session_id: str, record: Unfinished) -> Iterator[
         yield Notice(f"turn {record.turn} was interrupted after its commit {commit[:7]}: it is kept")
         yield _ended(record, "committed", commit)
         return
+    for rel in record.files:  # a write cut short leaves its temporary file
+        for leftover in write_leftovers(workspace.root / rel):
+            leftover.unlink(missing_ok=True)
     if head.sha == record.parent and record.files:
         workspace.restore_paths(record.parent, sorted(record.files))
         put_back = ", ".join(sorted(record.files))

@@ -15,7 +15,7 @@ from typing import Any
 from chatpkg import __version__
 from chatpkg.core.engine.config import default_edit_format
 from chatpkg.core.engine.events import Notice, SessionResumed, SettingsChanged, WorkspaceSnapshot
-from chatpkg.core.engine.recovery import recover
+from chatpkg.core.engine.recovery import recover, unfinished_turns
 from chatpkg.core.engine.session import Session
 from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.state import fold
@@ -100,6 +100,10 @@ def open_session(
         confinement=confinement,
     )
     problems = list(contents.problems)
+    cut_short = bool(unfinished_turns(contents.events))
+    removed = workspace.clear_stale_locks(crashed=cut_short)
+    if removed:
+        problems.append(f"removed git lock files a stopped chatpkg left behind: {', '.join(removed)}")
     for event in recover(workspace, session.session_id, contents.events):
         session.emit(event)
         if isinstance(event, Notice):

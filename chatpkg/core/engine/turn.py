@@ -250,8 +250,12 @@ class TurnRun:
         """Put back the files this turn wrote; say so if even that fails."""
         if not self.edited:
             return []
+        ws = self.s.workspace
         try:
-            self.s.workspace.restore_paths(self.parent, sorted(self.edited))
+            head = ws.head().sha
+            if head != self.parent and ws.parent_of(head) == self.parent:
+                ws.move_head(self.parent)  # the commit failed half-way, after moving the branch
+            ws.restore_paths(self.parent, sorted(self.edited))
         except Exception as exc:  # the turn must still end, and say what is left behind
             left = ", ".join(sorted(self.edited))
             return [ErrorOccurred(self.turn, "rollback", f"could not restore {left}: {exc}")]

@@ -63,16 +63,32 @@ def find_bwrap() -> tuple[str, str] | None:
     return (system, f"system {system}") if system else None
 
 
-def bwrap_args(root: Path, writable: tuple[Path, ...] = (), home: Path | None = None) -> list[str]:
+def homes() -> list[Path]:
+    """The home directories to hide: $HOME, the user's home from the password database, /home, /root."""
+    found = [Path.home(), Path(os.path.expanduser(f"~{_user()}")), Path("/home"), Path("/root")]
+    real = {p.resolve() for p in found if p.is_dir() and p.resolve() != Path("/")}
+    return sorted(p for p in real if not any(q != p and p.is_relative_to(q) for q in real))
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return ""
+
+
+def bwrap_args(root: Path, writable: tuple[Path, ...] = ()) -> list[str]:
     """bwrap's options for a run on ``root``; later mounts win over earlier ones."""
-    home = home or Path.home()
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    if home.resolve() != Path("/") and home.is_dir():
-        # An empty home: setting $HOME elsewhere would not hide files read by their full path.
-        args += ["--tmpfs", str(home.resolve())]
-        for path in python_paths():
-            if path.is_relative_to(home.resolve()) and path.exists():
-                args += ["--ro-bind", str(path), str(path)]
+    hidden = homes()
+    for home in hidden:
+        # Empty homes: setting $HOME elsewhere would not hide files read by their full path.
+        args += ["--tmpfs", str(home)]
+    for path in python_paths():  # the Python that runs the tests may live in a home
+        if any(path.is_relative_to(home) for home in hidden) and path.exists():
+            args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(root), str(root)]
     for name in (".git", ".chatpkg"):
         if (root / name).exists():

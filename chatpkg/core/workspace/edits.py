@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import heapq
 import os
 import re
@@ -328,9 +329,14 @@ def plan_edits(root: Path, edits: list[FileEdit], *, guard_deletions: bool = Fal
     return {t.rel: t.encoded().decode("utf-8") for t in _plan(root, edits, guard_deletions)}
 
 
+def write_leftovers(path: Path) -> list[Path]:
+    """Temporary files of ``_atomic_write`` for ``path`` that a killed process left behind."""
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.{'[0-9a-f]' * 12}.tmp"))
+
+
 def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
     """Readers see the old file or the new one, never half of it."""
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"  # write_leftovers() finds these
     # Not mkstemp: its 0o600 would stick to new files; 0o666 lets the umask decide.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

@@ -136,6 +136,25 @@ class Workspace:
     def tree_of(self, sha: str) -> str:
         return self.repo.commit(sha).tree.hexsha
 
+    def clear_stale_locks(self, *, crashed: bool) -> list[str]:
+        """Remove the lock files a killed chatpkg leaves in .git; the names of those removed.
+
+        Called while this process holds the workspace (``lock.py``): refs under refs/chatpkg/ are
+        only ever written by chatpkg, so their locks are stale. The index's and HEAD's locks could
+        also be a git command the user runs right now, so they go only when a turn was cut short.
+        """
+        git_dir = Path(self.repo.git_dir)
+        stale = list((git_dir / "refs" / "chatpkg").rglob("*.lock"))
+        if crashed:
+            stale += [git_dir / "index.lock", git_dir / "HEAD.lock", *(git_dir / "refs" / "heads").rglob("*.lock"),
+                      *(git_dir / "logs").rglob("*.lock")]  # GitPython locks the reflog while it commits
+        removed = []
+        for path in stale:
+            if path.is_file():
+                path.unlink()
+                removed.append(str(path.relative_to(git_dir)))
+        return removed
+
     @_serialized
     def message_of(self, sha: str) -> str:
         message = self.repo.commit(sha).message
@@ -265,12 +284,22 @@ class Workspace:
         self.repo.head.reset(sha, index=True, working_tree=True)
 
     @_serialized
+    def move_head(self, sha: str) -> None:
+        """Point the branch at ``sha`` and leave the index and the files as they are (git reset --soft)."""
+        self.repo.head.reset(sha, index=False, working_tree=False)
+
+    @_serialized
     def restore_paths(self, sha: str, paths: list[str]) -> None:
         """Put ``paths`` back as they are in ``sha``; files new since then are removed.
 
         Only these paths: anything else the user changed meanwhile is kept.
         """
         known = [rel for rel in paths if self.file_at(sha, rel) is not None]
+        # The index too: a commit cut short may have staged them (git add ran, git commit did not).
+        staged = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) - {""}
+        in_index_or_tree = [rel for rel in paths if rel in staged or rel in known]
+        if in_index_or_tree:
+            self.repo.git.reset("-q", sha, "--", *in_index_or_tree)
         if known:
             self.repo.git.checkout(sha, "--", *known)
         for rel in set(paths) - set(known):
