@@ -10,11 +10,12 @@ from chatpkg.core.engine.session import Session
 from chatpkg.core.engine.settings import Settings
 
 
-def bench_settings(max_repairs: int, edit_format: str, program: str | None = None) -> Settings:
+def bench_settings(max_repairs: int, edit_format: str, program: str | None = None, team: str = "coder",
+                   candidates: int = 0) -> Settings:
     """A repair budget of 0 turns off both repair loops: the model is asked once per turn."""
     return Settings(
         max_repairs=max_repairs, max_format_repairs=2 if max_repairs else 0, edit_format=edit_format,
-        test_timeout=30, program=program,
+        test_timeout=30, program=program, team=team, candidates=candidates,
     )
 
 

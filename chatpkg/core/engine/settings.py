@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 MIN_BUDGET = 1024  # tokens: the smallest context budget a session uses
+TEAMS = ("coder", "coder+tester", "analyst+coder+tester")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Settings:
     reserve_output_tokens: int = 2048
     program: str | None = None  # a script that is the workspace's program: run after the tests
     sandbox: str = "on"  # "on": model-written code runs in bubblewrap when it can; "off": never
+    team: str = "coder"  # who works on a turn: "coder", "coder+tester" or "analyst+coder+tester"
+    candidates: int = 0  # extra coder replies sampled when the first fails the checks (0: none)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
