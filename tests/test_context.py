@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatpkg.core.prompts.context import HistoryItem, build_context, layout_hint
+from chatpkg.core.runner import TestFailure, TestReport
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
 
@@ -53,3 +54,20 @@ def test_a_package_session_keeps_the_merge_example() -> None:
                             budget=8000)
     system, request = (m["content"] for m in context.messages)
     assert "geometry/shapes.py" in system and "is the program" not in request
+
+
+def test_a_red_suite_from_the_last_turn_is_said_plainly_before_the_request() -> None:
+    failure = TestFailure("tests/test_calc.py::test_mul", "assert 6 == 5", "")
+    red = TestReport(passed=1, failed=1, exit_code=1, failures=(failure,))
+    context = build_context("Add div.", FILES, [], last_tests=red.for_model(), edit_format="merge", budget=8000)
+
+    text = context.messages[1]["content"]
+    note = "The tests failed after the last turn (see the report above): make them pass in this reply too."
+    assert text.index("# Last test report") < text.index(note) < text.index("# Request\n\nAdd div.")
+    for green in (TestReport(passed=2), TestReport(exit_code=5), None):
+        report = green.for_model() if green else None
+        quiet = build_context("Add div.", FILES, [], last_tests=report, edit_format="merge", budget=8000)
+        assert "tests failed" not in quiet.messages[1]["content"]
+    for other in (TestReport(errors=1, exit_code=2), TestReport(timed_out=True, seconds=30.0)):
+        assert note in build_context("Add div.", FILES, [], last_tests=other.for_model(), edit_format="merge",
+                                     budget=8000).messages[1]["content"]

@@ -23,6 +23,7 @@ from chatpkg.bench.results import (
     summarise,
 )
 from chatpkg.cli.options import assemble_embedded, model_from_spec
+from chatpkg.core.engine.settings import TEAMS
 
 MODEL = click.option("--model", "-m", default=None, help="The model to measure [the default model].")
 MAX_REPAIRS = click.option(
@@ -167,6 +168,52 @@ def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, 
         _run(jobs, config, out or Path("humaneval-raw.jsonl" if raw else f"humaneval-r{max_repairs}.jsonl"))
 
 
+@bench.command("packages")
+@click.argument("tasks", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@MODEL
+@MAX_REPAIRS
+@click.option("--team", type=click.Choice(TEAMS), default="coder", show_default=True,
+              help="Who works on each turn.")
+@click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
+              help="Extra coder replies sampled when the first fails the checks.")
+@IDS
+@LIMIT
+@EDIT_FORMAT
+@OUT
+@KEEP
+@COMPARE
+def bench_packages(tasks: Path | None, model: str | None, max_repairs: int, team: str, candidates: int,
+                   ids: tuple[str, ...], limit: int | None, edit_format: str | None, out: Path | None,
+                   keep: Path | None, compare: tuple[Path, Path] | None) -> None:
+    """Package building: each task's turns as one session, scored on acceptance tests it never sees.
+
+    TASKS is a JSON lines file of tasks (id, package, idea, turns, acceptance),
+    e.g. ../shared/pkgbench/dev.jsonl. A task passes when every acceptance test passes.
+    """
+    from chatpkg.bench import mtpb, packages
+
+    if compare:
+        _print_comparison(compare, packages.format_packages_comparison)
+        return
+    if tasks is None:
+        raise click.UsageError("give the tasks file (or --compare A B)")
+    chosen = _selected(mtpb.select, packages.load_tasks(tasks), ids, limit)
+    llm, fmt = _model_and_format(model, edit_format)
+    config = {"bench": "packages", "model": llm.name, "mode": "turns", "max_repairs": max_repairs,
+              "edit_format": fmt, "team": team, "candidates": candidates}
+    out = out or Path(f"packages-{team}-r{max_repairs}" + (f"-c{candidates}" if candidates else "") + ".jsonl")
+    try:
+        conflict = packages.settings_conflict(read_records(out), config)
+    except ResultsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if conflict:
+        raise click.ClickException(f"{out} {conflict}")
+    with _scratch(keep) as scratch:
+        jobs = packages.package_jobs(chosen, llm, scratch, max_repairs=max_repairs, edit_format=fmt, team=team,
+                                     candidates=candidates)
+        _run(jobs, config, out, packages.format_packages_summary)
+
+
 def _select_tasks(tasks: list[dict[str, Any]], ids: list[str] | None, limit: int | None) -> list[dict[str, Any]]:
     wanted = {i if "/" in i else f"HumanEval/{i}" for i in ids or []}
     chosen = [t for t in tasks if not wanted or t["task_id"] in wanted]
@@ -204,7 +251,8 @@ def _scratch(keep: Path | None) -> Iterator[Path]:
         yield Path(scratch)
 
 
-def _run(jobs: Iterator[Job], config: dict[str, Any], out: Path) -> None:
+def _run(jobs: Iterator[Job], config: dict[str, Any], out: Path,
+         summary: Callable[[list[dict[str, Any]]], Iterator[str]] | None = None) -> None:
     try:
         results = ResultsFile(out, config)
     except ResultsError as exc:
@@ -219,8 +267,12 @@ def _run(jobs: Iterator[Job], config: dict[str, Any], out: Path) -> None:
     else:
         run_jobs(todo, results, _print_case)
     click.echo(f"results: {out}")
-    for line in format_summary(summarise(results.records)):
+    for line in (summary or _summary)(results.records):
         click.echo(line)
+
+
+def _summary(records: list[dict[str, Any]]) -> Iterator[str]:
+    return format_summary(summarise(records))
 
 
 def _print_case(index: int, total: int, record: dict[str, Any]) -> None:
@@ -239,10 +291,10 @@ def _labels(paths: tuple[Path, Path]) -> tuple[str, str]:
     return f"{paths[0].parent.name}/{paths[0].name}", f"{paths[1].parent.name}/{paths[1].name}"
 
 
-def _print_comparison(paths: tuple[Path, Path]) -> None:
+def _print_comparison(paths: tuple[Path, Path], table: Callable[..., Iterator[str]] = format_comparison) -> None:
     try:
         a, b = read_records(paths[0]), read_records(paths[1])
     except ResultsError as exc:
         raise click.ClickException(str(exc)) from exc
-    for line in format_comparison(a, b, _labels(paths)):
+    for line in table(a, b, _labels(paths)):
         click.echo(line)

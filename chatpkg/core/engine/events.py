@@ -131,6 +131,8 @@ class ModelRequest(Event):
     budget: int
     messages: int
     dropped_history: int = 0
+    role: str = "coder"  # who is asked: "coder", "tester" or "analyst"
+    candidate: int = 0  # 0: the first (greedy) reply; 1..k: sampled candidates
 
 
 @dataclass(frozen=True)
@@ -155,17 +157,21 @@ class ModelReply(Event):
     completion_tokens: int = 0
     seconds: float = 0.0
     cost: float | None = None
+    role: str = "coder"
+    candidate: int = 0
 
 
 @_register
 @dataclass(frozen=True)
 class EditsApplied(Event):
-    """``files`` maps each written path to its git blob id (None: deleted)."""
+    """``files`` maps each written path to its git blob id (None: deleted); ``created``: new files."""
 
     kind: ClassVar[str] = "edits"
     turn: int
     round: int
     files: dict[str, str | None]
+    created: list[str] = field(default_factory=list)
+    candidate: int = 0
 
 
 @_register
@@ -209,6 +215,60 @@ class TestsRun(Event):
     turn: int
     round: int
     report: dict[str, Any]
+    candidate: int = 0
+
+
+@_register
+@dataclass(frozen=True)
+class ChecksWritten(Event):
+    """The tester's checks for a turn: the file, the tests kept, and each rejected test with why.
+
+    A rejected test (not valid Python, cannot fail, hangs) is never counted as evidence.
+    """
+
+    kind: ClassVar[str] = "checks"
+    turn: int
+    path: str
+    tests: list[str]
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+@_register
+@dataclass(frozen=True)
+class CandidateTried(Event):
+    """One coder reply tried against the turn's tests: which passed."""
+
+    kind: ClassVar[str] = "candidate"
+    turn: int
+    candidate: int
+    passed: list[str]
+    failed: list[str]
+
+
+@_register
+@dataclass(frozen=True)
+class CandidateChosen(Event):
+    """The reply the turn goes on with: most tests passed, ties broken by agreement between candidates."""
+
+    kind: ClassVar[str] = "chosen"
+    turn: int
+    candidate: int
+    tried: int
+    why: str
+
+
+@_register
+@dataclass(frozen=True)
+class CheckChanged(Event):
+    """A repair changed one of the assistant's own tests: never silent, named in the turn's outcome."""
+
+    kind: ClassVar[str] = "check_changed"
+    turn: int
+    round: int
+    path: str
+    test: str
+    change: str  # "expected values", "removed" or "skipped"
+    reason: str = ""
 
 
 @_register
@@ -249,6 +309,7 @@ class TurnEnded(Event):
     tests: str = ""
     commit: str | None = None
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user must know: tests changed, candidate chosen
 
 
 @_register

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatpkg.core.engine.checks import is_test_path
 from chatpkg.core.engine.events import (
+    ChecksWritten,
+    EditsApplied,
     Event,
     TestsRun,
     TurnCommitted,
@@ -38,6 +41,7 @@ class SessionState:
     turns: dict[int, TurnRecord] = field(default_factory=dict)
     active: list[int] = field(default_factory=list)  # committed turns, oldest first, up to HEAD
     redo: list[int] = field(default_factory=list)  # undone turns, the next redo last
+    assistant_tests: set[str] = field(default_factory=set)  # test files a turn created: the assistant's own
 
     @property
     def next_turn(self) -> int:
@@ -52,6 +56,10 @@ class SessionState:
             self.turns[event.turn] = TurnRecord(event.turn, event.text, event.parent)
         elif isinstance(event, TestsRun):
             self.turns[event.turn].report = event.report
+        elif isinstance(event, EditsApplied):
+            self.assistant_tests |= {p for p in event.created if is_test_path(p)}
+        elif isinstance(event, ChecksWritten):
+            self.assistant_tests.add(event.path)
         elif isinstance(event, TurnCommitted):
             self.turns[event.turn].commit = event.commit
             self.active.append(event.turn)

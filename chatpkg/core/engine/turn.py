@@ -14,7 +14,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
+from chatpkg.core.engine import checks
+from chatpkg.core.engine.checks import is_test_path
 from chatpkg.core.engine.events import (
+    CheckChanged,
     EditsApplied,
     EditsPending,
     EditsRejected,
@@ -31,7 +34,8 @@ from chatpkg.core.engine.events import (
     TurnEnded,
     TurnStarted,
 )
-from chatpkg.core.models import Message, ModelError, Usage
+from chatpkg.core.engine.team import Team
+from chatpkg.core.models import Message, Model, ModelError, Usage
 from chatpkg.core.prompts.context import without_example
 from chatpkg.core.prompts.repair import repair_message
 from chatpkg.core.prompts.runaway import RunawayGuard
@@ -43,6 +47,12 @@ from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.session import Session
+
+
+def _user_tests(session: Session) -> set[str]:
+    """The test files in the workspace that no turn created: the user's (the scaffold's included)."""
+    files = session.workspace.text_files()
+    return {p for p in files if is_test_path(p)} - session.state.assistant_tests
 
 NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
@@ -75,6 +85,10 @@ class TurnRun:
         self.edited: dict[str, str] = {}
         self.report: TestReport | None = None
         self.messages: list[Message] = []
+        self.first_messages: list[Message] = []  # the coder's first request: candidates are sampled from it
+        self.notes: list[str] = []  # what the outcome names: checks changed, the candidate chosen
+        self.user_tests = _user_tests(session)  # never changed by a repair or a candidate
+        self.team = Team(self)
         # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
         self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
 
@@ -105,16 +119,22 @@ class TurnRun:
         yield emit(self._ended(outcome))
 
     def _rounds(self) -> Iterator[Event]:
-        yield self._first_request()
+        dropped = self._first_messages()
+        yield from self.team.analyse()
+        self.first_messages = list(self.messages)
+        yield self._request_event(count_message_tokens(self.messages), dropped)
+        reply = yield from self._ask()
         previous = None
         while True:
-            reply = yield from self._ask()
             problem, cause = yield from self._apply(reply)
             if problem is None:
+                yield from self.team.write_checks()
                 report = yield from self._test()
+                if not report.ok and self.round == 0:
+                    reply, report = yield from self.team.candidates(reply, report)
                 if report.ok:
                     return
-                problem, cause = "# The tests fail\n\n" + report.for_model(), "tests"
+                problem, cause = "# The tests fail\n\n" + report.for_model() + self._whose_tests(report), "tests"
             if not self._may_repair(cause):
                 return
             if reply == previous:
@@ -122,24 +142,47 @@ class TurnRun:
                 return
             previous = reply
             yield from self._repair(reply, cause, problem)
+            reply = yield from self._ask()
 
-    def _first_request(self) -> Event:
+    def _whose_tests(self, report: TestReport) -> str:
+        """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's)."""
+        failing = sorted({f.test_id.split("::", 1)[0] for f in report.failures})
+        own = [p for p in failing if p not in self.user_tests and (p in self.s.state.assistant_tests or p in self.edited)]
+        users = [p for p in failing if p in self.user_tests]
+        lines = []
+        if own:
+            lines.append(
+                f"{', '.join(own)} {'was' if len(own) == 1 else 'were'} written by you: if a failing test there is "
+                "wrong (its expected value does not follow from the request), correct that test and start your "
+                "reply with one line `TEST: <why>`; otherwise fix the code."
+            )
+        if users:
+            lines.append(f"{', '.join(users)}: the user's tests. Never change them; fix the code.")
+        return "\n\n# Which to fix, the code or the test?\n" + "\n".join(lines) if lines else ""
+
+    def _first_messages(self) -> int:
+        """The coder's first request (the turn's context); how much history did not fit."""
         context = self.s.next_context(self.text)
         self.messages = list(context.messages)
-        return self._request_event(context.prompt_tokens, context.dropped_history)
+        return context.dropped_history
 
-    def _request_event(self, tokens: int, dropped: int = 0) -> Event:
+    def _request_event(self, tokens: int, dropped: int = 0, *, role: str = "coder", candidate: int = 0,
+                       messages: int | None = None) -> Event:
         self.s.last_prompt_tokens = tokens
+        count = len(self.messages) if messages is None else messages
         event = ModelRequest(
-            self.turn, self.round, self.s.model.name, tokens, self.s.budget, len(self.messages), dropped
+            self.turn, self.round, self.s.model.name, tokens, self.s.budget, count, dropped, role, candidate
         )
         return self.s.emit(event)
 
-    def _ask(self) -> Iterator[Event]:
+    def _ask(self, messages: list[Message] | None = None, *, role: str = "coder", candidate: int = 0,
+             model: Model | None = None) -> Iterator[Event]:
+        """One request to the model: stream its reply (watched for loops) and record it."""
+        messages = self.messages if messages is None else messages
         guard = RunawayGuard()
         usage = Usage(0, 0)
         started = time.monotonic()
-        stream = self.s.model.stream(self.messages, self.cancel)
+        stream = (model or self.s.model).stream(messages, self.cancel)
         try:
             for chunk in stream:
                 self.cancel.raise_if_cancelled()
@@ -154,17 +197,14 @@ class TurnRun:
         self.cancel.raise_if_cancelled()
         reply = guard.reply()
         if guard.tripped:  # the stream was left before its usage came: count what was read
-            usage = Usage(count_message_tokens(self.messages), count_tokens(guard.text))
+            usage = Usage(count_message_tokens(messages), count_tokens(guard.text))
             yield self.s.emit(Notice(guard.notice()))
         seconds = round(time.monotonic() - started, 3)
-        yield self.s.emit(
-            ModelReply(
-                self.turn, self.round, reply, usage.prompt_tokens, usage.completion_tokens, seconds, usage.cost
-            )
-        )
+        yield self.s.emit(ModelReply(self.turn, self.round, reply, usage.prompt_tokens, usage.completion_tokens,
+                                     seconds, usage.cost, role, candidate))
         return reply
 
-    def _apply(self, reply: str) -> Iterator[Event]:
+    def _apply(self, reply: str, candidate: int = 0) -> Iterator[Event]:
         root = self.s.workspace.root
         try:
             settings = self.s.settings
@@ -172,18 +212,46 @@ class TurnRun:
             if settings.program:
                 edits = [replace(e, content=without_example(e.content, self.text)) for e in edits]
             self._refuse_left_out(edits)
+            self._refuse_user_tests(edits, candidate)
             before = current_files(root, edits)
             yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits})))
             written = apply_edits(root, edits, guard_deletions=self.guard_deletions)
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
-        self.edited.update(written)
-        blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
-        yield self.s.emit(EditsApplied(self.turn, self.round, blobs))
+        yield from self._record_edits(written, before, candidate)
+        yield from self._check_changes(reply, written, before)
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
             return NOTHING_CHANGED, "format"
         return None, ""
+
+    def _record_edits(self, written: dict[str, str], before: dict[str, bytes | None], candidate: int) -> Iterator[Event]:
+        self.edited.update(written)
+        blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
+        created = sorted(p for p in written if before.get(p) is None)
+        yield self.s.emit(EditsApplied(self.turn, self.round, blobs, created, candidate))
+
+    def _refuse_user_tests(self, edits: list[FileEdit], candidate: int) -> None:
+        """A repair or a candidate may not change the user's tests: they say what is right."""
+        if self.round == 0 and candidate == 0:
+            return  # the first reply does what the request asks, tests included
+        theirs = sorted({e.path for e in edits} & self.user_tests)
+        if theirs:
+            raise UnsafePath(
+                f"{', '.join(theirs)} {'is' if len(theirs) == 1 else 'are'} the user's tests: a repair never "
+                "changes them. Fix the code so that they pass."
+            )
+
+    def _check_changes(self, reply: str, written: dict[str, str], before: dict[str, bytes | None]) -> Iterator[Event]:
+        """Every change a repair makes to the assistant's own tests is an event, named in the outcome."""
+        if self.round == 0:
+            return
+        why = next((line.split(":", 1)[1].strip() for line in reply.splitlines() if line.startswith("TEST:")), "")
+        for path in sorted(p for p in written if is_test_path(p) and before.get(p) is not None):
+            old = before[path]
+            for test, change in checks.changes(old.decode("utf-8", "replace") if old else None, written[path]):
+                yield self.s.emit(CheckChanged(self.turn, self.round, path, test, change, why))
+                self.notes.append(f"changed its own test {path}::{test} ({change})" + (f": {why}" if why else ""))
 
     def _refuse_left_out(self, edits: list[FileEdit]) -> None:
         """Files .chatpkgignore names are the user's alone: the model neither sees nor writes them."""
@@ -194,13 +262,13 @@ class TurnRun:
                 "(.chatpkgignore). Make the step in other files."
             )
 
-    def _test(self) -> Iterator[Event]:
+    def _test(self, candidate: int = 0) -> Iterator[Event]:
         yield self.s.emit(TestsStarted(self.turn, self.round))
         report = self.s.runner.run(self.s.workspace.root, self.cancel)
         if report.cancelled:
             raise TurnCancelled()
         self.report = report
-        yield self.s.emit(TestsRun(self.turn, self.round, report.to_dict()))
+        yield self.s.emit(TestsRun(self.turn, self.round, report.to_dict(), candidate))
         return report
 
     def _may_repair(self, cause: str) -> bool:
@@ -243,7 +311,8 @@ class TurnRun:
         rounds = self.round + 1
         tests = self.report.summary() if self.report else ""
         return TurnEnded(
-            self.turn, outcome, rounds, self.format_repairs, self.test_repairs, tests, commit, files or []
+            self.turn, outcome, rounds, self.format_repairs, self.test_repairs, tests, commit, files or [],
+            list(self.notes),
         )
 
     def _rollback(self) -> list[Event]:

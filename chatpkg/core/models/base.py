@@ -45,6 +45,10 @@ class Model(Protocol):
         """Yield the reply as text deltas, then one Usage."""
         ...
 
+    def with_sampling(self, temperature: float, seed: int) -> Model:
+        """This model sampling at ``temperature`` with ``seed`` (for candidates); the default: itself."""
+        return self
+
     def prepare(self) -> None:
         """Do slow start-up work now (load weights, import a client), e.g. while the user types.
 

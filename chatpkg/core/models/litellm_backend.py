@@ -38,6 +38,7 @@ bundled map, else 8192; ``context_window_source`` names which.
 
 from __future__ import annotations
 
+import copy
 import http
 import os
 import re
@@ -162,6 +163,12 @@ class LiteLLMModel(Model):
         self.extra = dict(extra or {})
         self._configured_window = int(context_window) if context_window else None
         self._window: tuple[int, str] | None = None  # (tokens, where they came from), looked up once
+
+    def with_sampling(self, temperature: float, seed: int) -> LiteLLMModel:
+        """A copy that samples (candidates): the same provider, window and settings."""
+        twin = copy.copy(self)
+        twin.temperature, twin.seed = temperature, seed
+        return twin
 
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r})"

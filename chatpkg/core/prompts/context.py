@@ -105,6 +105,10 @@ PRINT_STEP = re.compile(r"\bprint", re.I)
 EXAMPLE_NAME = "squares"
 EXAMPLE_STEP = f"Store the first five square numbers in `{EXAMPLE_NAME}`."
 EXAMPLE_CODE = f"{EXAMPLE_NAME} = [n * n for n in range(1, 6)]"
+# The summary line of a report (``TestReport.for_model``) that did not pass: failures, errors, a
+# timeout, or pytest ending in another way.
+RED_SUMMARY = re.compile(r"^Test run: (?:.*\b\d+ (?:failed|errors?)\b|timed out|pytest exited with code)")
+RED_NOTE = "The tests failed after the last turn (see the report above): make them pass in this reply too."
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,13 @@ def without_example(code: str, request: str) -> str:
     return "".join(line for line in code.splitlines(keepends=True) if line.strip() != EXAMPLE_CODE)
 
 
+def tests_failed(last_tests: str | None) -> bool:
+    """Whether the last test report says the suite is red."""
+    if not last_tests:
+        return False
+    return RED_SUMMARY.search(last_tests.splitlines()[0]) is not None
+
+
 def turn_message(
     request: str, files: dict[str, str], shown: dict[str, str], last_tests: str | None,
     program: str | None = None, edit_format: str = "whole",
@@ -230,6 +241,8 @@ def turn_message(
         parts += ["# Other files (not shown; name them to see them)", "\n".join(hidden)]
     if last_tests:
         parts += ["# Last test report", last_tests]
+    if tests_failed(last_tests):
+        parts.append(RED_NOTE)  # said plainly: a red suite carried into the next turn goes unnoticed
     parts += ["# Request", request]
     if program and PRINT_STEP.search(request):
         parts.append(f"({program} itself must print this when it runs: add the print call to {program}.)")

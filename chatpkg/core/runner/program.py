@@ -47,6 +47,7 @@ class ScriptRunner:
             code = 0 if report.no_tests else report.exit_code  # the script ran: something was tested
             return dataclasses.replace(
                 report, passed=report.passed + 1, exit_code=code, seconds=report.seconds + run.seconds,
+                passed_ids=(*report.passed_ids, self.script),
                 program=self.script, program_output=trim_to_tokens(run.output, PRINTED_TOKENS),
             )
         return self._with_crash(report, run.outcome, run.code, run.output, run.seconds)

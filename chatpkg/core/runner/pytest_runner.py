@@ -11,7 +11,7 @@ import re
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatpkg.core.cancel import CancelToken
@@ -78,6 +78,7 @@ class _Counts:
     failed: int = 0
     errors: int = 0
     skipped: int = 0
+    passed_ids: list[str] = field(default_factory=list)
 
 
 def _read_junit(path: Path) -> tuple[_Counts, list[tuple[str, str, str]]] | None:
@@ -102,6 +103,7 @@ def _read_junit(path: Path) -> tuple[_Counts, list[tuple[str, str, str]]] | None
             counts.skipped += 1
         elif not bad:
             counts.passed += 1
+            counts.passed_ids.append(tid)
     return counts, raw
 
 
@@ -155,6 +157,7 @@ class PytestRunner:
         return [
             self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             *(arg for name in OWN_TEST_PLUGINS for arg in ("-p", f"no:{name}")),
+            "-l",  # the failing frame's locals: the values, not only the traceback
             "-o", "junit_family=xunit1", "-o", "junit_logging=all",
             "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
             f"--rootdir={root}", *self.extra_args,
@@ -178,7 +181,7 @@ class PytestRunner:
             return TestReport(errors=errors, exit_code=code, seconds=seconds, output=output)
         counts, raw = parsed
         return TestReport(
-            passed=counts.passed, failed=counts.failed, errors=counts.errors,
+            passed=counts.passed, failed=counts.failed, errors=counts.errors, passed_ids=tuple(counts.passed_ids),
             skipped=counts.skipped, exit_code=code, seconds=seconds,
             failures=trim_failures(raw, self.failure_token_budget), output=output,
         )

@@ -40,6 +40,7 @@ class TestReport:
     output: str = ""
     program: str = ""  # the workspace's program, when the run also ran it
     program_output: str = ""  # what the program printed, when it ran to the end
+    passed_ids: tuple[str, ...] = ()  # the tests that passed (candidates are compared by these)
 
     @property
     def collected(self) -> int:
@@ -106,6 +107,7 @@ class TestReport:
     def from_dict(cls, data: dict[str, Any]) -> TestReport:
         fields = dict(data)
         fields["failures"] = tuple(TestFailure(**f) for f in data.get("failures", ()))
+        fields["passed_ids"] = tuple(data.get("passed_ids", ()))
         return cls(**fields)
 
 

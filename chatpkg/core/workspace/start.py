@@ -22,8 +22,13 @@ QUIET_NAMES = frozenset({".chatpkg", ".DS_Store"})  # a folder holding only thes
 
 
 def has_files(root: Path) -> bool:
-    """Whether ``root`` holds anything besides chatpkg's own state."""
-    return any(entry.name not in QUIET_NAMES for entry in Path(root).iterdir())
+    """Whether ``root`` holds a file besides chatpkg's own state (empty folders do not count)."""
+    for entry in Path(root).iterdir():
+        if entry.name in QUIET_NAMES:
+            continue
+        if not entry.is_dir() or entry.is_symlink() or any(p.is_file() for p in entry.rglob("*")):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""The assistant's checks: which tests are whose, which can count as evidence, and what a repair changed.
+
+Tests the user wrote or kept are never changed by a repair or a candidate; the
+assistant's own tests (created by a turn, or written by the tester) may be
+corrected, but every change to one, its removal or a skip is reported.
+A check that is not valid Python or cannot fail (no assert, ``assert True``)
+is rejected before it runs and never counted as evidence.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+SKIP_MARKS = ("skip", "skipif", "xfail")
+
+
+def checks_path(turn: int) -> str:
+    return f"tests/test_turn{turn}_checks.py"
+
+
+def is_test_path(path: str) -> bool:
+    """A file pytest collects or configures: under tests/, test_*.py, *_test.py, conftest.py."""
+    name = PurePosixPath(path).name
+    if not name.endswith(".py"):
+        return False
+    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+@dataclass(frozen=True)
+class Vetted:
+    """A checks file after vetting: the source to write (rejected tests taken out), kept and rejected tests."""
+
+    source: str
+    tests: tuple[str, ...]
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def vet(source: str) -> Vetted:
+    """Keep the test functions that can fail; reject the rest (and the whole file when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return Vetted("", (), {"*": f"not valid Python ({exc.msg}, line {exc.lineno})"})
+    rejected = {}
+    for node in _tests(tree):
+        reason = _cannot_fail(node)
+        if reason:
+            rejected[node.name] = reason
+    tree.body = [n for n in tree.body if not (_is_test_function(n) and n.name in rejected)]  # type: ignore[union-attr]
+    kept = tuple(n.name for n in _tests(tree))
+    if not kept:
+        return Vetted("", (), rejected or {"*": "no test functions"})
+    return Vetted(ast.unparse(tree) + "\n", kept, rejected)
+
+
+def _is_test_function(node: ast.stmt) -> bool:
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+
+
+def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in tree.body if _is_test_function(n)]  # type: ignore[misc]
+
+
+def _cannot_fail(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """Why this test can never fail, or None when it can."""
+    if any(_marks_skip(d) for d in node.decorator_list):
+        return "skipped: it checks nothing"
+    asserts = [n for n in ast.walk(node) if isinstance(n, ast.Assert)]
+    if _expects_error(node):
+        return None
+    if not asserts:
+        return "no assert: it cannot fail"
+    if all(_constant(a.test) for a in asserts):
+        return "asserts only constants (like assert True): it cannot fail"
+    return None
+
+
+def _expects_error(node: ast.AST) -> bool:
+    """``with pytest.raises(...)`` around a call that could fail to raise."""
+    for item in (i for w in ast.walk(node) if isinstance(w, ast.With) for i in w.items):
+        call = item.context_expr
+        if isinstance(call, ast.Call) and ast.unparse(call.func).endswith("raises"):
+            return True
+    return False
+
+
+def _constant(expr: ast.expr) -> bool:
+    """No name, call, attribute or subscript in it: its value is fixed before the code runs."""
+    return not any(isinstance(n, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)) for n in ast.walk(expr))
+
+
+def _marks_skip(decorator: ast.expr) -> bool:
+    text = ast.unparse(decorator)
+    return any(f"mark.{mark}" in text for mark in SKIP_MARKS)
+
+
+def changes(before: str | None, after: str | None) -> list[tuple[str, str]]:
+    """(test, change) for each test of an assistant's file a repair changed: its asserts
+    ("expected values"), "removed", or "skipped"; nothing for a file that only gained tests."""
+    if before is None:
+        return []
+    old = _test_sources(before)
+    if after is None:
+        return [(name, "removed") for name in old]
+    new = _test_sources(after)
+    found = []
+    for name, (asserts, skipped) in old.items():
+        if name not in new:
+            found.append((name, "removed"))
+        elif new[name][1] and not skipped:
+            found.append((name, "skipped"))
+        elif new[name][0] != asserts:
+            found.append((name, "expected values"))
+    return found
+
+
+def _test_sources(source: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Each test's asserts (as text) and whether it is skipped."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    found = {}
+    for node in _tests(tree):
+        asserts = tuple(ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Assert))
+        skipped = any(_marks_skip(d) for d in node.decorator_list) or "pytest.skip(" in ast.unparse(node)
+        found[node.name] = (asserts, skipped)
+    return found

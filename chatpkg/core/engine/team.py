@@ -1,0 +1,184 @@
+"""A turn's team beyond the coder: the analyst, the tester, and candidates chosen by the checks.
+
+Each role is one request with its own short prompt (``prompts/roles.py``),
+recorded like the coder's (``ModelRequest``/``ModelReply`` with their role).
+When the first reply fails the tests, up to ``Settings.candidates`` more coder
+replies are sampled from the same prompt (temperature > 0, a seed each; a
+local engine reuses the prompt's KV cache), each tried against the tests,
+stopping at the first that passes them all. The one that passes most tests
+goes on; ties go to the reply whose result more candidates share and that
+passes more (CodeT's dual agreement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chatpkg.core.engine import checks
+from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
+from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
+from chatpkg.core.runner import TestReport
+from chatpkg.core.tokens import count_message_tokens
+from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, current_files, parse_edits
+
+if TYPE_CHECKING:
+    from chatpkg.core.engine.turn import TurnRun
+
+CANDIDATE_TEMPERATURE = 0.8
+
+
+@dataclass(frozen=True)
+class Tried:
+    """A candidate and what the tests said of it."""
+
+    index: int
+    reply: str
+    passed: frozenset[str]
+    failed: int
+    applied: bool
+
+    @property
+    def score(self) -> int:
+        return len(self.passed) if self.applied else -1
+
+
+def choose(tried: list[Tried]) -> tuple[Tried, str]:
+    """The candidate to go on with, and why: most tests passed, then agreement, then the earliest."""
+    best = max(t.score for t in tried)
+    top = [t for t in tried if t.score == best]
+    if len(top) == 1:
+        return top[0], f"it passed the most tests ({best})"
+
+    def agreement(t: Tried) -> int:  # how many candidates reached the very same result
+        return sum(1 for o in tried if o.applied and o.passed == t.passed)
+
+    chosen = max(top, key=lambda t: (agreement(t) * max(best, 1), -t.index))
+    return chosen, f"tied at {best} tests passed; {agreement(chosen)} candidate(s) agree with it"
+
+
+class Team:
+    """The steps the team adds to a turn; each yields its events, like the turn's own steps."""
+
+    def __init__(self, run: TurnRun) -> None:
+        self.run = run
+        team = run.s.settings.team
+        self.analyst = team.startswith("analyst")
+        self.tester = "tester" in team
+        self.analysis = ""
+        self.checks_written = False
+
+    # --- the analyst -----------------------------------------------------------------
+
+    def analyse(self) -> Iterator[Event]:
+        """Before the coder: the functions, their results on the examples, the edge cases."""
+        if not self.analyst:
+            return
+        run = self.run
+        messages = analyst_messages(run.text)
+        yield run._request_event(count_message_tokens(messages), role="analyst", messages=len(messages))
+        self.analysis = yield from run._ask(messages, role="analyst")
+        run.messages = with_analysis(run.messages, self.analysis)
+
+    # --- the tester ------------------------------------------------------------------
+
+    def write_checks(self) -> Iterator[Event]:
+        """Once per turn, after the first code that applies: the tester's checks, vetted, written."""
+        if not self.tester or self.checks_written:
+            return
+        self.checks_written = True
+        run = self.run
+        path = checks.checks_path(run.turn)
+        messages = tester_messages(run.text, run.s.workspace.text_files(), path, self.analysis)
+        yield run._request_event(count_message_tokens(messages), role="tester", messages=len(messages))
+        reply = yield from run._ask(messages, role="tester")
+        vetted = checks.vet(_checks_source(reply, path))
+        if not vetted.tests:
+            yield run.s.emit(ChecksWritten(run.turn, "", [], vetted.rejected))
+            return
+        yield from self._write(path, vetted)
+
+    def _write(self, path: str, vetted: checks.Vetted) -> Iterator[Event]:
+        run = self.run
+        root = run.s.workspace.root
+        edits = [FileEdit(path, "whole", vetted.source)]
+        before = current_files(root, edits)
+        yield run.s.emit(EditsPending(run.turn, run.round, [path]))
+        written = apply_edits(root, edits)
+        yield from run._record_edits(written, before, 0)
+        yield run.s.emit(ChecksWritten(run.turn, path, list(vetted.tests), vetted.rejected))
+
+    # --- candidates --------------------------------------------------------------------
+
+    def candidates(self, reply: str, report: TestReport) -> Iterator[Event]:
+        """More coder replies when the first fails; returns the reply and report the turn goes on with."""
+        run = self.run
+        extra = run.s.settings.candidates
+        if extra <= 0:
+            return reply, report
+        tried = [self._tried(0, reply, report)]
+        yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), _failed(report)))
+        for index in range(1, extra + 1):
+            outcome = yield from self._sample(index)
+            tried.append(outcome)
+            if outcome.applied and outcome.failed == 0:
+                break
+        chosen, why = choose(tried)
+        if chosen is not tried[-1]:
+            yield from self._reapply(chosen)
+        report = run.report or report
+        yield run.s.emit(CandidateChosen(run.turn, chosen.index, len(tried), why))
+        run.notes.append(f"tried {len(tried)} candidates; went on with candidate {chosen.index}: {why}")
+        return chosen.reply, report
+
+    def _sample(self, index: int) -> Iterator[Event]:
+        run = self.run
+        model = run.s.model.with_sampling(CANDIDATE_TEMPERATURE, index)
+        messages = run.first_messages
+        yield run._request_event(count_message_tokens(messages), role="coder", candidate=index,
+                                 messages=len(messages))
+        reply = yield from run._ask(messages, candidate=index, model=model)
+        yield from self._put_back_code()
+        problem, _ = yield from run._apply(reply, candidate=index)
+        if problem is not None:
+            yield run.s.emit(CandidateTried(run.turn, index, [], ["(its edits could not be applied)"]))
+            return Tried(index, reply, frozenset(), 0, applied=False)
+        report = yield from run._test(candidate=index)
+        yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), _failed(report)))
+        return self._tried(index, reply, report)
+
+    def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
+        return Tried(index, reply, frozenset(report.passed_ids), report.failed + report.errors, applied=True)
+
+    def _put_back_code(self) -> Iterator[Event]:
+        """Undo the previous candidate's edits (the tester's checks stay) before the next is applied."""
+        run = self.run
+        keep = {checks.checks_path(run.turn)}
+        paths = sorted(p for p in run.edited if p not in keep)
+        if paths:
+            run.s.workspace.restore_paths(run.parent, paths)
+            for path in paths:
+                run.edited.pop(path, None)
+        yield from ()
+
+    def _reapply(self, chosen: Tried) -> Iterator[Event]:
+        run = self.run
+        yield from self._put_back_code()
+        yield run.s.emit(Notice(f"going on with candidate {chosen.index}"))
+        problem, _ = yield from run._apply(chosen.reply, candidate=chosen.index)
+        if problem is None:
+            yield from run._test(candidate=chosen.index)
+
+
+def _failed(report: TestReport) -> list[str]:
+    return [f.test_id for f in report.failures] or ([f"{report.summary()}"] if not report.ok else [])
+
+
+def _checks_source(reply: str, path: str) -> str:
+    """The tester's file: the first fenced block of its reply, whatever path it wrote above it."""
+    try:
+        edits = parse_edits(reply, edit_format="whole", default_path=path)
+    except EditError:
+        return reply if "def test" in reply else ""
+    return edits[0].content if edits else ""

@@ -1,0 +1,124 @@
+"""The other roles of a team (Self-collaboration): the tester and the analyst, each one short request.
+
+The tester turns the user's request into executable checks without seeing the
+code's bodies: only the request, the analyst's notes when there are any, and
+the interface (signatures and docstrings, where the docstring's examples are).
+Checks written that way are evidence about the code, not a copy of it. The
+analyst, an option, states the functions, their results on the request's
+examples and the edge cases, before the coder writes anything.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatpkg.core.models import Message
+
+TESTER_SYSTEM = """\
+You write pytest checks for one step of a Python project. You see the request and the code's \
+interface (signatures and docstrings), not its implementation. Reply with one file in one \
+```python block and nothing else.
+"""
+
+TESTER_RULES = """\
+Write {path}: plain pytest functions named test_*.
+- Turn every example the request or a docstring states into an assert with exactly that input and \
+that result.
+- Add at most three more checks only when the request makes the result certain (a round trip, an \
+invariant, a type); no other invented cases.
+- Import what you test as: {imports}
+- Every test must assert something that could fail."""
+
+ANALYST_SYSTEM = """\
+You analyse one step of a Python project before anyone writes code. Be brief: at most ten lines, no code.
+"""
+
+ANALYST_ASK = """\
+List, for the request below: the function(s) or change(s) to make (file, name, parameters), what each \
+must return for every example the request states, and the edge cases the request mentions.
+
+# Request
+{request}"""
+
+
+def interface(files: dict[str, str], limit: int = 40) -> str:
+    """Signatures and docstrings of the Python files (no bodies), for the tester."""
+    parts = []
+    for path, text in sorted(files.items()):
+        if not path.endswith(".py") or _is_test(path):
+            continue
+        lines = _signatures(text)
+        if lines:
+            parts.append(f"{path}\n```python\n" + "\n".join(lines[:limit]) + "\n```")
+    return "\n\n".join(parts) or "(no Python code yet)"
+
+
+def _is_test(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py")
+
+
+def _signatures(text: str) -> list[str]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    lines: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            lines.append(ast.unparse(node))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            lines += _definition(node, "")
+    return lines
+
+
+def _definition(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, indent: str) -> list[str]:
+    if isinstance(node, ast.ClassDef):
+        bases = ", ".join(ast.unparse(b) for b in node.bases)
+        head = [f"{indent}class {node.name}({bases}):" if bases else f"{indent}class {node.name}:"]
+        inner = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        body = [line for n in inner for line in _definition(n, indent + "    ")]
+        return head + _docstring(node, indent + "    ") + (body or [f"{indent}    ..."])
+    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    head = [f"{indent}{prefix} {node.name}({ast.unparse(node.args)}){returns}:"]
+    return head + (_docstring(node, indent + "    ") or [f"{indent}    ..."])
+
+
+def _docstring(node: ast.AST, indent: str) -> list[str]:
+    doc = ast.get_docstring(node, clean=False)  # type: ignore[arg-type]
+    if not doc:
+        return []
+    return [f'{indent}"""'] + [f"{indent}{line.strip()}" if line.strip() else "" for line in doc.splitlines()] + [
+        f'{indent}"""'
+    ]
+
+
+def import_hint(files: dict[str, str]) -> str:
+    """How a test imports the code: from the package's modules, or from top-level modules."""
+    modules = sorted(p for p in files if p.endswith(".py") and not _is_test(p) and not p.endswith("__init__.py"))
+    names = [p[:-3].replace("/", ".").removeprefix("src.") for p in modules]
+    return ", ".join(f"`from {n} import ...`" for n in names[:6]) or "`from <module> import ...`"
+
+
+def tester_messages(request: str, files: dict[str, str], path: str, analysis: str = "") -> list[Message]:
+    notes = f"# Analysis\n{analysis.strip()}\n\n" if analysis.strip() else ""
+    rules = TESTER_RULES.format(path=path, imports=import_hint(files))
+    body = f"# Request\n{request}\n\n{notes}# The code's interface\n{interface(files)}\n\n{rules}"
+    return [{"role": "system", "content": TESTER_SYSTEM}, {"role": "user", "content": body}]
+
+
+def analyst_messages(request: str) -> list[Message]:
+    return [{"role": "system", "content": ANALYST_SYSTEM}, {"role": "user", "content": ANALYST_ASK.format(request=request)}]
+
+
+def with_analysis(messages: list[Message], analysis: str) -> list[Message]:
+    """The coder's messages with the analyst's notes just before the request."""
+    if not analysis.strip():
+        return messages
+    last = dict(messages[-1])
+    head, sep, request = last["content"].rpartition("# Request\n")
+    if not sep:
+        return messages
+    last["content"] = f"{head}# Analysis (the analyst's notes)\n{analysis.strip()}\n\n# Request\n{request}"
+    return [*messages[:-1], last]

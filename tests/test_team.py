@@ -1,0 +1,139 @@
+"""The team: the tester's checks, candidates chosen by them, and the fix-the-code-or-the-test decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+
+from chatpkg.core.engine.checks import vet
+from chatpkg.core.engine.events import (
+    CandidateChosen,
+    CandidateTried,
+    CheckChanged,
+    ChecksWritten,
+    EditsRejected,
+    ModelReply,
+    TurnEnded,
+)
+from chatpkg.core.engine.replay import replay_exact
+from chatpkg.core.engine.team import Tried, choose
+from chatpkg.core.engine.transcript import read_transcript
+from tests.helpers import make_session, run, whole
+
+REQUEST = "Add double(x) in pkg/calc.py returning 2 * x. For example double(3) == 6."
+GOOD = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n"})
+WRONG = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n"})  # right for x == 2 only
+CHECKS = ("from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 6\n\n\n"
+          "def test_zero():\n    assert double(0) == 0\n")
+
+
+def checks_reply(source: str = CHECKS) -> str:
+    return f"tests/test_turn1_checks.py\n```python\n{source}```\n"
+
+
+def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
+    return next(e for e in events if isinstance(e, TurnEnded))
+
+
+def test_the_testers_checks_are_written_recorded_and_the_assistants(root: Path) -> None:
+    session, model = make_session(root, [GOOD, checks_reply()], team="coder+tester")
+
+    events = run(session, REQUEST)
+
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.path == "tests/test_turn1_checks.py" and written.tests == ["test_example", "test_zero"]
+    assert ended(events).outcome == "committed" and ended(events).tests == "3 passed"
+    assert "tests/test_turn1_checks.py" in git.Repo(root).git.ls_files().splitlines()
+    assert written.path in session.state.assistant_tests
+    roles = [e.role for e in read_transcript(session.transcript.path).events if isinstance(e, ModelReply)]
+    assert roles == ["coder", "tester"]
+    tester_prompt = model.asked[1][-1]["content"]
+    assert "return 2 * x" not in tester_prompt and "def double(x)" in tester_prompt  # the interface, no bodies
+
+
+def test_checks_that_cannot_fail_or_do_not_parse_are_rejected_with_the_reason() -> None:
+    vetted = vet("def test_true():\n    assert True\n\n\ndef test_nothing():\n    x = 1\n\n\n"
+                 "def test_real():\n    assert f(1) == 2\n")
+    assert vetted.tests == ("test_real",)
+    assert "cannot fail" in vetted.rejected["test_true"] and "no assert" in vetted.rejected["test_nothing"]
+    broken = vet("def test_x(:\n")
+    assert broken.tests == () and "not valid Python" in broken.rejected["*"]
+
+
+def test_a_tester_reply_that_is_not_python_is_rejected_and_the_turn_goes_on(root: Path) -> None:
+    session, _ = make_session(root, [GOOD, "I cannot write tests for this, sorry."], team="coder+tester")
+    events = run(session, REQUEST)
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.path == "" and written.rejected
+    assert ended(events).outcome == "committed"
+
+
+def test_candidates_are_tried_until_one_passes_every_check(root: Path) -> None:
+    replies = [WRONG, checks_reply(), WRONG, GOOD, GOOD]
+    session, model = make_session(root, replies, team="coder+tester", candidates=3, max_repairs=0)
+
+    events = run(session, REQUEST)
+
+    tried = [e for e in events if isinstance(e, CandidateTried)]
+    assert [t.candidate for t in tried] == [0, 1, 2]  # stopped at the first full pass
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 2 and chosen.tried == 3
+    assert ended(events).tests == "3 passed" and "candidate 2" in ended(events).notes[0]
+    assert (root / "pkg" / "calc.py").read_text() == "def double(x):\n    return 2 * x\n"
+    assert len(model.replies) == 1  # the third candidate was never asked for
+
+
+def test_ties_go_to_the_result_more_candidates_agree_on() -> None:
+    a = Tried(0, "r0", frozenset({"t::a", "t::b"}), 1, True)
+    b = Tried(1, "r1", frozenset({"t::a", "t::c"}), 1, True)
+    c = Tried(2, "r2", frozenset({"t::a", "t::c"}), 1, True)
+    chosen, why = choose([a, b, c])
+    assert chosen is b and "2 candidate(s) agree" in why
+    assert choose([Tried(0, "x", frozenset(), 0, False), a])[0] is a
+
+
+def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -> None:
+    wrong_check = "from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 7\n"
+    fixed_check = "TEST: double(3) is 6 by the request's own example\n\n" + checks_reply(
+        "from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 6\n"
+    )
+    session, model = make_session(root, [GOOD, checks_reply(wrong_check), fixed_check], team="coder+tester")
+
+    events = run(session, REQUEST)
+
+    changed = next(e for e in events if isinstance(e, CheckChanged))
+    assert (changed.test, changed.change) == ("test_example", "expected values")
+    assert "by the request's own example" in changed.reason
+    assert "changed its own test" in ended(events).notes[0] and ended(events).tests == "2 passed"
+    assert "written by you" in model.asked[2][-1]["content"]  # the repair was told it may correct its test
+
+
+def test_the_code_is_fixed_when_the_code_is_wrong(root: Path) -> None:
+    session, _ = make_session(root, [WRONG, checks_reply(), GOOD], team="coder+tester")
+    events = run(session, REQUEST)
+    assert not any(isinstance(e, CheckChanged) for e in events)
+    assert ended(events).tests == "3 passed" and ended(events).notes == []
+
+
+def test_the_users_tests_are_never_changed_by_a_repair(root: Path) -> None:
+    user_test = "from pkg.calc import double\n\n\ndef test_users_example():\n    assert double(5) == 10\n"
+    session, _ = make_session(root, [WRONG, whole({"tests/test_user.py": user_test.replace("10", "7")}), GOOD])
+    (root / "tests" / "test_user.py").write_text(user_test)  # the user's own test, committed before the turn
+
+    events = run(session, REQUEST)
+
+    rejected = [e.reason for e in events if isinstance(e, EditsRejected)]
+    assert rejected and "the user's tests" in rejected[0]
+    assert (root / "tests" / "test_user.py").read_text() == user_test
+    assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
+
+
+def test_a_team_session_replays_verified(root: Path, tmp_path: Path) -> None:
+    replies = [WRONG, checks_reply(), WRONG, GOOD]
+    session, _ = make_session(root, replies, team="coder+tester", candidates=2, max_repairs=1)
+    run(session, REQUEST)
+
+    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
+
+    assert checks and all(c.ok for c in checks), [c.problems for c in checks]
