@@ -333,3 +333,20 @@ def test_a_restatement_with_a_stub_or_an_elision_comment_is_a_merge() -> None:
     assert merged("def f():\n    ...\n\n\nx = f()\n\nprint(x + 1)\n", old) == old + "\nprint(x + 1)\n"
     assert merged("# rest unchanged\nx = f()\n\nprint(x + 1)\n", old.replace("def f():\n    return 1\n\n\n", "")) \
         == "x = f()\n\nprint(x)\n\nprint(x + 1)\n"
+
+
+def test_a_later_step_of_a_program_that_rebinds_a_name_is_appended_not_moved_up() -> None:
+    # MTPB, problems the team had not seen: `lst = [mi, ma]` replaced the first `lst = ...` in place,
+    # before mi and ma existed, and the program crashed.
+    program = "lst = [3, 1, 2]\nmi = min(lst)\nma = max(lst)\n"
+    merged = merge_python(program, "lst = [mi, ma]\nprint(lst)\n")
+    lines = [line for line in merged.splitlines() if line.strip()]
+    assert lines == ["lst = [3, 1, 2]", "mi = min(lst)", "ma = max(lst)", "lst = [mi, ma]", "print(lst)"]
+    namespace: dict = {}
+    exec(merged, namespace)
+    assert namespace["lst"] == [1, 3]
+
+
+def test_an_assignment_that_only_reads_earlier_names_still_replaces_in_place() -> None:
+    old = "SIZE = 3\nlimit = SIZE * 2\n\n\ndef f():\n    return limit\n"
+    assert merge_python(old, "limit = SIZE * 4\n") == "SIZE = 3\nlimit = SIZE * 4\n\n\ndef f():\n    return limit\n"

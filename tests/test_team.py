@@ -137,3 +137,65 @@ def test_a_team_session_replays_verified(root: Path, tmp_path: Path) -> None:
     checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
 
     assert checks and all(c.ok for c in checks), [c.problems for c in checks]
+
+
+def test_the_team_is_chosen_in_the_repl_and_recorded(root: Path, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from chatpkg.cli import main
+    from chatpkg.core.engine.events import SettingsChanged
+
+    replies = tmp_path / "r.json"
+    replies.write_text(json.dumps([GOOD, checks_reply()]))
+    result = CliRunner().invoke(main, ["repl", "-w", str(root), "--model", f"scripted:{replies}", "--team",
+                                       "coder+tester"], input=f"/team\n{REQUEST}\n/team coder 2\n/quit\n")
+
+    assert result.exit_code == 0, result.output
+    assert "team: coder+tester; candidates: 0" in result.output
+    assert "tester: 2 check(s) in tests/test_turn1_checks.py" in result.output
+    assert "team: coder; candidates: 2" in result.output
+    (path,) = (root / ".chatpkg" / "sessions").glob("*.jsonl")
+    contents = read_transcript(path)
+    assert contents.header.settings["team"] == "coder+tester"
+    changes = [e.changes for e in contents.events if isinstance(e, SettingsChanged)]
+    assert changes == [{"team": ["coder+tester", "coder"], "candidates": [0, 2]}]
+
+
+def test_a_turn_that_ends_red_says_so(root: Path) -> None:
+    session, _ = make_session(root, [WRONG, checks_reply()], team="coder+tester", max_repairs=0)
+    events = run(session, REQUEST)
+    assert ended(events).outcome == "committed" and "the tests still fail" in ended(events).notes[-1]
+
+
+async def test_the_team_is_chosen_in_the_tui(root: Path) -> None:
+    import time as _time
+
+    from chatpkg.core.engine.store import open_session
+    from chatpkg.core.models import ScriptedModel
+    from chatpkg.tui.app import ChatpkgApp
+    from chatpkg.tui.chat import NoticeLine
+
+    model = ScriptedModel([GOOD, checks_reply()])
+    app = ChatpkgApp(lambda: open_session(root, model, resume=False), model_name=model.name,
+                     resolve_model=lambda spec: model, history=root.parent / "history")
+
+    async def until(pilot, condition) -> None:  # type: ignore[no-untyped-def]
+        deadline = _time.monotonic() + 20
+        while not condition():
+            assert _time.monotonic() < deadline, "timed out"
+            await pilot.pause(0.05)
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.session is not None)
+        await app.run_action("slash('/team coder+tester')")
+        await until(pilot, lambda: app.session.settings.team == "coder+tester")  # type: ignore[union-attr]
+        app.prompt.load_text(REQUEST)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.state.turns.get(1) and  # type: ignore[union-attr]
+                    app.session.state.turns[1].outcome == "committed")  # type: ignore[union-attr]
+        notices = [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
+    assert any("team: coder+tester" in n for n in notices)
+    assert any("the tester writes checks" in n for n in notices)
+    assert any("tester: 2 check(s)" in n for n in notices)

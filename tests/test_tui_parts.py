@@ -39,7 +39,7 @@ def test_input_history_walks_back_and_returns_to_the_draft() -> None:
 def test_slash_completions() -> None:
     assert completions("/re") == ["/redo"]
     assert completions("/") == ["/undo", "/redo", "/diff", "/test", "/files", "/history", "/tokens", "/model",
-                                "/help", "/quit"]
+                                "/team", "/help", "/quit"]
     assert completions("/undo") == [] and completions("undo") == [] and completions("/diff 2") == []
 
 

@@ -79,13 +79,15 @@ def passes_hidden_tests(root: Path, task: dict[str, Any], timeout: float = SCORE
     return run.code == 0, "" if run.code == 0 else last[0][:200]
 
 
-def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: int, edit_format: str) -> dict[str, Any]:
+def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: int, edit_format: str,
+             team: str = "coder", candidates: int = 0) -> dict[str, Any]:
     """One task as a chatpkg session: its result record."""
     workdir.mkdir(parents=True)
     (workdir / SOLUTION).write_text(stub(task), encoding="utf-8")
-    session, _ = open_session(workdir, model, settings=bench_settings(max_repairs, edit_format), resume=False,
-                              init=True)  # the benchmark made the folder
-    tally = drive(session, [turn_text(task, write_tests=max_repairs > 0)])
+    settings = bench_settings(max_repairs, edit_format, team=team, candidates=candidates)
+    session, _ = open_session(workdir, model, settings=settings, resume=False, init=True)  # the bench made it
+    # With a tester the checks are its job; the coder alone is asked for tests when repairs need some.
+    tally = drive(session, [turn_text(task, write_tests=max_repairs > 0 and "tester" not in team)])
     about = {"name": task["entry_point"], "category": "humaneval"}
     if tally.model_error:
         return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}
@@ -136,12 +138,13 @@ def run_raw_task(task: dict[str, Any], model: Model, workdir: Path) -> dict[str,
 
 def humaneval_jobs(
     tasks: list[dict[str, Any]], model: Model, scratch: Path, *, max_repairs: int, edit_format: str,
-    raw: bool = False,
+    raw: bool = False, team: str = "coder", candidates: int = 0,
 ) -> Iterator[Job]:
     for task in tasks:
         def run(task: dict[str, Any] = task) -> dict[str, Any]:
             workdir = scratch / task["task_id"].replace("/", "-")
             if raw:
                 return run_raw_task(task, model, workdir)
-            return run_task(task, model, workdir, max_repairs=max_repairs, edit_format=edit_format)
+            return run_task(task, model, workdir, max_repairs=max_repairs, edit_format=edit_format, team=team,
+                            candidates=candidates)
         yield Job(task["task_id"], 0, task["task_id"], run)

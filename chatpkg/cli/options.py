@@ -13,6 +13,7 @@ import click
 
 from chatpkg.core.engine.config import default_model_spec, load_env_files, model_config, settings_defaults
 from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import MAX_CANDIDATES, TEAMS
 from chatpkg.core.engine.store import SessionNotFound, open_session, recorded_model, resumable
 from chatpkg.core.engine.transcript import TranscriptError, read_transcript
 from chatpkg.core.models import Model, ModelError, UnconfiguredModel, resolve_model
@@ -95,6 +96,12 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--program", default=None, metavar="FILE", callback=_program,
                      help="The workspace's program, e.g. main.py: run after the tests in every round; a crash "
                      "counts as a failing test and what it prints is shown to the model."),
+        click.option("--team", type=click.Choice(TEAMS), default=None,
+                     help="Who works on a turn: the coder alone, with a tester writing checks, or with an analyst "
+                     "first [the model's measured best]."),
+        click.option("--candidates", type=click.IntRange(0, MAX_CANDIDATES), default=None,
+                     help="More coder replies sampled when the first fails the tests; the one passing most "
+                     "is kept [0]."),
         click.option("--sandbox", type=click.Choice(["on", "off"]), default=None,
                      help="Run tests and the program in a bubblewrap sandbox (on, when the system allows it) "
                      "or not (off) [on]."),
@@ -119,6 +126,8 @@ class SessionChoice:
     edit_format: str | None
     test_timeout: float | None
     program: str | None
+    team: str | None
+    candidates: int | None
     sandbox: str | None
     new_session: bool
     session_id: str | None
@@ -127,7 +136,7 @@ class SessionChoice:
     def changes(self) -> dict[str, Any]:
         """The settings a flag set: they change a resumed session, and only those."""
         flags = dict(max_repairs=self.max_repairs, edit_format=self.edit_format, test_timeout=self.test_timeout,
-                     program=self.program, sandbox=self.sandbox)
+                     program=self.program, sandbox=self.sandbox, team=self.team, candidates=self.candidates)
         return {k: v for k, v in flags.items() if v is not None}
 
     def model_spec(self) -> str | None:

@@ -19,6 +19,7 @@ PALETTE = (
     ("Context tokens", "slash('/tokens')", "Tokens in the last and next request"),
     ("History", "slash('/history')", "The turns of this session"),
     ("Model", "slash('/model')", "The model in use; type /model NAME to switch"),
+    ("Team", "slash('/team')", "Who works on a turn; type /team coder+tester 4 to add a tester and 4 candidates"),
     ("Help", "slash('/help')", "Slash commands and keys"),
     ("Save a screenshot", "save_svg", "Save the screen as an SVG file in the current directory"),
     ("Quit", "quit", "Leave chatpkg"),

@@ -9,12 +9,17 @@ replies and repair rounds in between, and one outcome line.
 from __future__ import annotations
 
 from chatpkg.core.engine.events import (
+    CandidateChosen,
+    CandidateTried,
+    CheckChanged,
+    ChecksWritten,
     EditsApplied,
     EditsRejected,
     ErrorOccurred,
     Event,
     ModelDelta,
     ModelReply,
+    ModelRequest,
     Notice,
     RepairRound,
     TestsRun,
@@ -26,6 +31,7 @@ from chatpkg.core.runner import TestReport
 from chatpkg.tui.chat import ChatLog
 
 WHERE = {"*": "", "undone": " (undone)", "": " (not in the workspace)"}
+ROLE_STEPS = {"tester": "the tester writes checks from the request", "analyst": "the analyst reads the request"}
 
 
 def committed_line(event: TurnEnded) -> str:
@@ -38,7 +44,7 @@ def committed_line(event: TurnEnded) -> str:
         parts.append(f"tests: {event.tests}")
     if repairs:
         parts.append(f"{repairs} repair round{'s' if repairs > 1 else ''}")
-    return " · ".join(parts)
+    return " · ".join(parts) + "".join(f"\n  {note}" for note in event.notes)
 
 
 class TurnRenderer:
@@ -61,7 +67,10 @@ class TurnRenderer:
             await self.chat.end_reply()
         elif isinstance(event, TestsRun):
             self.tests_ok = TestReport.from_dict(event.report).ok
-        elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice)):
+        elif isinstance(event, ModelRequest) and event.role != "coder":
+            await self.chat.add_notice(ROLE_STEPS.get(event.role, event.role), classes="step")
+        elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice, ChecksWritten, CandidateTried,
+                                CandidateChosen, CheckChanged)):
             await self.chat.add_notice(describe_event(event) or "", classes="step")
         elif isinstance(event, ErrorOccurred):
             first = event.message.splitlines()[0] if event.message else event.error

@@ -13,6 +13,7 @@ from typing import Any
 
 from chatpkg.core.engine.events import Event, Notice, TurnRedone, TurnUndone
 from chatpkg.core.engine.session import Session
+from chatpkg.core.engine.settings import MAX_CANDIDATES, TEAMS
 from chatpkg.core.models import Model
 from chatpkg.core.runner import TestReport
 
@@ -25,6 +26,7 @@ HELP = {
     "/history": "the turns of this session",
     "/tokens": "context tokens: last request, next request, budget",
     "/model": "/model [name]: show or switch the model",
+    "/team": "/team [coder|coder+tester|analyst+coder+tester] [candidates]: who works on a turn",
     "/help": "this help",
     "/quit": "leave (also Ctrl-D)",
 }
@@ -126,6 +128,20 @@ class Commands:
             f" tokens before your message; budget {s.budget} of {s.model.context_window}"
             f" (the window, from {s.model.context_window_source})"
         )
+
+    def do_team(self, team: str = "", candidates: str = "") -> CommandResult:
+        settings = self.session.settings
+        if not team:
+            return CommandResult(f"team: {settings.team}; candidates: {settings.candidates}")
+        if team not in TEAMS:
+            return CommandResult(f"unknown team {team}; choose one of: {', '.join(TEAMS)}")
+        changes: dict[str, object] = {"team": team}
+        if candidates:
+            if not candidates.isdigit() or int(candidates) > MAX_CANDIDATES:
+                return CommandResult(f"candidates: a number from 0 to {MAX_CANDIDATES}")
+            changes["candidates"] = int(candidates)
+        self.session.change_settings(changes, "/team")
+        return CommandResult(f"team: {self.session.settings.team}; candidates: {self.session.settings.candidates}")
 
     def do_model(self, name: str = "") -> CommandResult:
         if not name:

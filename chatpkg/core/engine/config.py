@@ -279,5 +279,18 @@ def _is_endpoint(name: str) -> bool:
 MEASURED_EDIT_FORMATS: dict[str, str] = {"local/qwen2.5-coder-1.5b": "merge"}
 
 
+# The team each model does best with, measured with `chatpkg bench` (docs/benchmarks.md, "The team"):
+# model -> (team, candidates). Others get the coder alone.
+MEASURED_TEAMS: dict[str, tuple[str, int]] = {}
+
+
+def default_team(model: str) -> dict[str, Any]:
+    """The Settings fields for the model's measured team (empty: the coder alone)."""
+    if model not in MEASURED_TEAMS:
+        return {}
+    team, candidates = MEASURED_TEAMS[model]
+    return {"team": team, "candidates": candidates}
+
+
 def default_edit_format(model: str) -> str:
     return MEASURED_EDIT_FORMATS.get(model, "whole")

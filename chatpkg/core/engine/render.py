@@ -7,6 +7,10 @@ one place that says, in words, what an event means to the user.
 from __future__ import annotations
 
 from chatpkg.core.engine.events import (
+    CandidateChosen,
+    CandidateTried,
+    CheckChanged,
+    ChecksWritten,
     EditsApplied,
     EditsRejected,
     ErrorOccurred,
@@ -64,6 +68,18 @@ def _describe(event: Event) -> str | None:
         return f"undid turn {event.turn}: back at {event.to_commit[:7]} ({event.from_commit[:7]} kept for /redo)"
     if isinstance(event, TurnRedone):
         return f"redid turn {event.turn}: at {event.to_commit[:7]}"
+    if isinstance(event, ChecksWritten):
+        if not event.path:
+            return "tester: no checks kept (" + "; ".join(f"{k}: {v}" for k, v in event.rejected.items()) + ")"
+        rejected = f"; rejected {', '.join(f'{k} ({v})' for k, v in event.rejected.items())}" if event.rejected else ""
+        return f"tester: {len(event.tests)} check(s) in {event.path}{rejected}"
+    if isinstance(event, CandidateTried):
+        return f"candidate {event.candidate}: {len(event.passed)} passed, {len(event.failed)} failed"
+    if isinstance(event, CandidateChosen):
+        return f"went on with candidate {event.candidate} of {event.tried}: {event.why}"
+    if isinstance(event, CheckChanged):
+        why = f": {event.reason}" if event.reason else ""
+        return f"changed its own test {event.path}::{event.test} ({event.change}){why}"
     if isinstance(event, SettingsChanged):
         changes = ", ".join(f"{name} {old} → {new}" for name, (old, new) in event.changes.items())
         return f"changed {changes}" + (f" ({event.why})" if event.why else "")
@@ -86,7 +102,7 @@ def _printed(report: TestReport, most: int = PRINTED_LINES) -> str:
 
 def _describe_end(event: TurnEnded) -> str | None:
     if event.outcome == "committed":
-        return None
+        return "\n".join(event.notes) or None
     if event.outcome == "no_edits":
         return "no edits: nothing committed"
     if event.outcome == "cancelled":

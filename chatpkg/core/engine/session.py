@@ -11,6 +11,8 @@ and act on it through ``run_turn``, ``undo``, ``redo`` and the slash commands.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 from chatpkg.core.cancel import CancelToken
 from chatpkg.core.engine.events import Event, Notice, SettingsChanged, TurnRedone, TurnUndone, UserEditsCommitted
@@ -90,6 +92,14 @@ class Session:
         if result is not None:
             commit, files, redacted = result
             yield self.emit(UserEditsCommitted(commit.sha, commit.tree, files, redacted))
+
+    def change_settings(self, changes: dict[str, Any], why: str) -> Event | None:
+        """Change settings from the next turn on; recorded, so a resume keeps them."""
+        before = self.settings.to_dict()
+        self.settings = replace(self.settings, **changes)
+        after = self.settings.to_dict()
+        differ = {k: [before[k], after[k]] for k in changes if before[k] != after[k]}
+        return self.emit(SettingsChanged(differ, why)) if differ else None
 
     def switch_model(self, model: Model, why: str = "/model") -> Event:
         """Use ``model`` from the next request on; the change is recorded, so a resume keeps it."""

@@ -7,6 +7,7 @@ from typing import Any
 
 MIN_BUDGET = 1024  # tokens: the smallest context budget a session uses
 TEAMS = ("coder", "coder+tester", "analyst+coder+tester")
+MAX_CANDIDATES = 8
 
 
 @dataclass(frozen=True)

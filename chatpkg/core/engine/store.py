@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chatpkg import __version__
-from chatpkg.core.engine.config import default_edit_format
+from chatpkg.core.engine.config import default_edit_format, default_team
 from chatpkg.core.engine.events import Notice, SessionResumed, SettingsChanged, WorkspaceSnapshot
 from chatpkg.core.engine.recovery import recover, unfinished_turns
 from chatpkg.core.engine.session import Session
@@ -80,7 +80,8 @@ def open_session(
     lock.acquire(workspace_state_dir(workspace.root))
     path = _pick_transcript(workspace.root, resume, session_id)
     if path is None:
-        base = settings or Settings.from_dict({"edit_format": default_edit_format(model.name), **(defaults or {})})
+        measured = {"edit_format": default_edit_format(model.name), **default_team(model.name)}
+        base = settings or Settings.from_dict({**measured, **(defaults or {})})
         chosen = replace(base, **(changes or {}))
         confinement = None if runner else choose(chosen.sandbox)
         runner = runner or default_runner(chosen, confinement)

@@ -300,6 +300,8 @@ class TurnRun:
             yield self.s.emit(self._ended("no_edits"))
             return
         tests = self.report.summary() if self.report else "not run"
+        if self.report is not None and not self.report.ok:  # never carried into the next turn silently
+            self.notes.append("the tests still fail: the next turn is shown the failures and told to fix them")
         message = commit_message(self.turn, self.text, tests, self.s.session_id)
         commit = ws.commit_paths(changed, message)
         ws.set_ref(f"{self.s.session_id}/turn-{self.turn}", commit.sha)

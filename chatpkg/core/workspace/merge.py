@@ -347,6 +347,16 @@ def _space(out: list[_Chunk], depth: int) -> None:
         chunk.lead = [""] * (want if chunk.inserted else max(want, len(chunk.lead)))
 
 
+def _reads_later_names(out: list[_Chunk], at: int, chunk: _Chunk) -> bool:
+    """An assignment whose value reads names the file binds only after its namesake's line: in a
+    program built step by step it rebinds the name later on, so it belongs at the end, not in place."""
+    if chunk.kind != "assign":
+        return False
+    earlier = _bound([s for c in out[:at] for s in c.stmts])
+    later = _bound([s for c in out[at + 1:] for s in c.stmts])
+    return bool(_eager_names(chunk.stmts) & (later - earlier))
+
+
 def _merge(old: list[_Chunk], tail: list[str], new: list[_Chunk], depth: int) -> list[str]:
     """The lines of ``old`` with ``new`` merged in by name."""
     out = list(old)
@@ -361,6 +371,8 @@ def _merge(old: list[_Chunk], tail: list[str], new: list[_Chunk], depth: int) ->
             continue
         if chunk.kind in _IMPORTS:
             imports.append(chunk)
+        elif at is not None and _reads_later_names(out, at, chunk):
+            appended.append(chunk)  # a later step of a program (lst = [mi, ma]): moving it up would break it
         elif at is not None:
             if not _is_stub(chunk) or _is_stub(out[at]):
                 out[at] = _replace(out[at], chunk, depth)
