@@ -350,3 +350,13 @@ def test_a_later_step_of_a_program_that_rebinds_a_name_is_appended_not_moved_up(
 def test_an_assignment_that_only_reads_earlier_names_still_replaces_in_place() -> None:
     old = "SIZE = 3\nlimit = SIZE * 2\n\n\ndef f():\n    return limit\n"
     assert merge_python(old, "limit = SIZE * 4\n") == "SIZE = 3\nlimit = SIZE * 4\n\n\ndef f():\n    return limit\n"
+
+
+def test_a_main_guard_in_a_program_step_is_unwrapped() -> None:
+    from chatpkg.core.workspace.merge import unwrap_main_guard
+
+    step = 'total = sum(nums)\n\nif __name__ == "__main__":\n    print(total)\n    print("done")\n'
+    assert unwrap_main_guard(step) == 'total = sum(nums)\n\nprint(total)\nprint("done")\n'
+    assert unwrap_main_guard("x = 1\n") == "x = 1\n"
+    guarded_else = 'if __name__ == "__main__":\n    run()\nelse:\n    pass\n'
+    assert unwrap_main_guard(guarded_else) == guarded_else  # not a plain guard: left alone

@@ -104,6 +104,8 @@ def test_the_session_never_sees_the_acceptance_tests(tmp_path: Path) -> None:
     texts = [message["content"] for request in model.asked for message in request]
     assert any("Export greet from the package itself" in text for text in texts)
     assert not any("zq" in text.lower() or "test_greets_by_name" in text for text in texts)
+    # the repair round named where greet is and how to export it (the session's own failing test)
+    assert "add `from .hello import greet` to tinypkg/__init__.py" in model.asked[2][-1]["content"]
 
 
 def test_acceptance_counts_each_test_and_names_the_failures(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatpkg.core.prompts.repair import repair_hints, repair_message
+from chatpkg.core.prompts.repair import collection_errors, repair_hints, repair_message
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
 
@@ -78,3 +78,84 @@ def test_a_bare_standard_name_never_imported_gets_its_home_module() -> None:
     # a name the code defines, or one no standard module has, gets no such hint
     assert repair_hints(problem, {"solution.py": solution + "def reduce(f, xs, start):\n    pass\n"}) == []
     assert repair_hints("NameError: name 'helper_fn' is not defined", {"main.py": "helper_fn()\n"}) == []
+
+
+# What pytest reports when a test imports a name the package does not export (seen above, run for real).
+NOT_EXPORTED = (
+    "Test run: 1 error\n\n"
+    "FAILED tests/test_slug.py: ImportError: cannot import name 'slugify' from 'textkit' (/w/textkit/__init__.py)\n"
+    "ImportError while importing test module '/w/tests/test_slug.py'.\n"
+    "Traceback:\n"
+    "tests/test_slug.py:1: in <module>\n"
+    "    from textkit import slugify\n"
+    "E   ImportError: cannot import name 'slugify' from 'textkit' (/w/textkit/__init__.py)\n"
+)
+TEXTKIT = {
+    "textkit/__init__.py": '"""textkit."""\n',
+    "textkit/slug.py": "import re\n\n\ndef slugify(title):\n    return title.lower()\n",
+    "tests/test_slug.py": "from textkit import slugify\n",
+}
+
+
+def test_a_name_the_package_does_not_export_gets_its_module_and_both_fixes() -> None:
+    assert repair_hints(NOT_EXPORTED, TEXTKIT) == [
+        "`from textkit import slugify` fails: slugify is defined in textkit/slug.py, and textkit/__init__.py "
+        "does not import it. Either import it from its module in the test (`from textkit.slug import slugify`), "
+        "or export it from the package: add `from .slug import slugify` to textkit/__init__.py."
+    ]
+
+
+def test_a_request_that_the_package_export_names_gets_the_export_fix() -> None:
+    request = "Export slugify from the package itself, so that `from textkit import slugify` works."
+    assert repair_hints(NOT_EXPORTED, TEXTKIT, request) == [
+        "`from textkit import slugify` fails: slugify is defined in textkit/slug.py, and textkit/__init__.py "
+        "does not import it. The request asks for textkit itself to export it: add `from .slug import slugify` "
+        "to textkit/__init__.py."
+    ]
+    message = repair_message(NOT_EXPORTED, {}, TEXTKIT, request)
+    assert message.index("The request asks for textkit itself") > message.index("Test run: 1 error")
+
+
+def test_a_name_that_lives_in_another_module_is_named_there() -> None:
+    problem = "E   ImportError: cannot import name 'add' from 'pkg.ops' (/w/pkg/ops.py)\n"
+    files = {**FILES, "pkg/ops.py": "def mul(a, b):\n    return a * b\n"}
+    assert repair_hints(problem, files) == [
+        "add is defined in pkg/calc.py, not in pkg/ops.py: import it from there (`from pkg.calc import add`)."
+    ]
+    nowhere = "E   ImportError: cannot import name 'div' from 'pkg' (/w/pkg/__init__.py)\n"
+    assert repair_hints(nowhere, files) == ["pkg has no div: define div in pkg/__init__.py in this reply."]
+
+
+def test_a_file_beside_the_package_folder_of_the_same_name_is_shadowed() -> None:
+    files = {"textkit/__init__.py": "", "textkit.py": "def slugify(title):\n    return title\n",
+             "tests/test_slug.py": "from textkit import slugify\n"}
+    assert repair_hints(NOT_EXPORTED, files) == [
+        "textkit.py is never imported: the package folder textkit/ shadows it, so `import textkit` loads "
+        "textkit/__init__.py. Move the code of textkit.py into a module inside textkit/, and export slugify "
+        "from textkit/__init__.py (`from .<module> import slugify`)."
+    ]
+    both = {**TEXTKIT, "textkit.py": "def slugify(title):\n    return title\n"}
+    hints = repair_hints(NOT_EXPORTED, both)
+    assert hints[0].startswith("textkit.py is never imported") and hints[1].startswith("`from textkit import")
+
+
+def test_a_collection_error_gets_its_hint_before_the_others() -> None:
+    inside_a_test = (
+        "FAILED tests/test_calc.py::test_mul: ImportError: cannot import name 'mul' from 'pkg.calc' (/w/pkg/calc.py)\n"
+        "tests/test_calc.py:5: in test_mul\n"
+        "    from pkg.calc import mul\n"
+        "E   ImportError: cannot import name 'mul' from 'pkg.calc' (/w/pkg/calc.py)\n\n"
+    )
+    not_collected = (
+        "FAILED tests/test_other.py: NameError: name 'reduce' is not defined\n"
+        "tests/test_other.py:1: in <module>\n"
+        "    total = reduce(lambda a, b: a + b, [1, 2])\n"
+        "E   NameError: name 'reduce' is not defined\n"
+    )
+    problem = "Test run: 2 errors\n\n" + inside_a_test + not_collected
+    hints = repair_hints(problem, FILES)
+    assert [hint.split(":")[0] for hint in hints] == ["reduce is not defined", "pkg.calc has no mul"]
+    assert collection_errors(problem) == [not_collected]
+    # a program's crash (a Python traceback) is not a collection error
+    crash = 'FAILED main.py: NameError\nTraceback (most recent call last):\n  File "main.py", line 3, in <module>\n'
+    assert collection_errors(crash) == []

@@ -50,7 +50,7 @@ def turn_texts(problem: dict[str, Any], case: int, mode: str) -> list[str]:
 
 def run_case(
     problem: dict[str, Any], case: int, model: Model, workdir: Path, *,
-    mode: str = "multi", edit_format: str = "whole", max_repairs: int = 1,
+    mode: str = "multi", edit_format: str = "whole", max_repairs: int = 1, team: str = "coder", candidates: int = 0,
 ) -> dict[str, Any]:
     """One problem and test case as a chatpkg session in a fresh workspace: its result record."""
     about = {"name": problem["name"], "category": problem.get("category", "")}
@@ -59,7 +59,7 @@ def run_case(
         return {**about, "status": "skipped", "reason": reason}
     workdir.mkdir(parents=True)
     (workdir / SCRIPT).write_text("")
-    settings = bench_settings(max_repairs, edit_format, program=SCRIPT)
+    settings = bench_settings(max_repairs, edit_format, program=SCRIPT, team=team, candidates=candidates)
     session, _ = open_session(workdir, model, settings=settings, resume=False, init=True)  # the benchmark made the folder
     tally = drive(session, turn_texts(problem, case, mode))
     if tally.model_error:
@@ -70,7 +70,7 @@ def run_case(
 
 def mtpb_jobs(
     problems: list[dict[str, Any]], model: Model, scratch: Path, *,
-    cases: int, mode: str, edit_format: str, max_repairs: int,
+    cases: int, mode: str, edit_format: str, max_repairs: int, team: str = "coder", candidates: int = 0,
 ) -> Iterator[Job]:
     """A job per problem and test case (the first ``cases`` of each problem's five)."""
     for problem in problems:
@@ -78,7 +78,7 @@ def mtpb_jobs(
             def run(problem: dict[str, Any] = problem, case: int = case) -> dict[str, Any]:
                 workdir = scratch / f"{problem['id']}-{case}"
                 return run_case(problem, case, model, workdir, mode=mode, edit_format=edit_format,
-                                max_repairs=max_repairs)
+                                max_repairs=max_repairs, team=team, candidates=candidates)
             yield Job(str(problem["id"]), case, f"{problem['id']} {problem['name']} case {case}", run)
 
 

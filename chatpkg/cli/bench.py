@@ -50,6 +50,17 @@ KEEP = click.option(
 )
 
 
+TEAM = click.option("--team", type=click.Choice(TEAMS), default="coder", show_default=True,
+                    help="Who works on a turn: the coder alone, with a tester writing checks, or with an analyst first.")
+CANDIDATES = click.option("--candidates", type=click.IntRange(0, 8), default=0, show_default=True,
+                          help="More coder replies sampled when the first fails the tests.")
+
+
+def _arm(team: str, candidates: int) -> str:
+    """The part of a default results file name that says which team ran."""
+    return ("" if team == "coder" else f"-{team}") + (f"-c{candidates}" if candidates else "")
+
+
 @click.group()
 def bench() -> None:
     """Benchmarks that print their figures."""
@@ -104,12 +115,14 @@ def bench_startup(runs: int, model: str | None) -> None:
 @IDS
 @LIMIT
 @EDIT_FORMAT
+@TEAM
+@CANDIDATES
 @OUT
 @KEEP
 @COMPARE
 def bench_mtpb(problems: Path | None, model: str | None, mode: str, max_repairs: int, cases: int,
-               ids: tuple[str, ...], limit: int | None, edit_format: str | None, out: Path | None,
-               keep: Path | None, compare: tuple[Path, Path] | None) -> None:
+               ids: tuple[str, ...], limit: int | None, edit_format: str | None, team: str, candidates: int,
+               out: Path | None, keep: Path | None, compare: tuple[Path, Path] | None) -> None:
     """MTPB (CodeGen's Multi-Turn Programming Benchmark): each problem and test case as a session.
 
     PROBLEMS is an MTPB-format JSON lines file, e.g. ../shared/mtpb/mtpb-dev.jsonl.
@@ -123,10 +136,12 @@ def bench_mtpb(problems: Path | None, model: str | None, mode: str, max_repairs:
         raise click.UsageError("give the MTPB problems file (or --compare A B)")
     chosen = _selected(mtpb.select, mtpb.load_problems(problems), ids, limit)
     llm, fmt = _model_and_format(model, edit_format)
-    config = {"bench": "mtpb", "model": llm.name, "mode": mode, "max_repairs": max_repairs, "edit_format": fmt}
+    config = {"bench": "mtpb", "model": llm.name, "mode": mode, "max_repairs": max_repairs, "edit_format": fmt,
+              "team": team, "candidates": candidates}
     with _scratch(keep) as scratch:
-        jobs = mtpb.mtpb_jobs(chosen, llm, scratch, cases=cases, mode=mode, edit_format=fmt, max_repairs=max_repairs)
-        _run(jobs, config, out or Path(f"mtpb-{mode}-r{max_repairs}.jsonl"))
+        jobs = mtpb.mtpb_jobs(chosen, llm, scratch, cases=cases, mode=mode, edit_format=fmt, max_repairs=max_repairs,
+                              team=team, candidates=candidates)
+        _run(jobs, config, out or Path(f"mtpb-{mode}-r{max_repairs}{_arm(team, candidates)}.jsonl"))
 
 
 @bench.command("humaneval")
@@ -137,6 +152,8 @@ def bench_mtpb(problems: Path | None, model: str | None, mode: str, max_repairs:
 @IDS
 @LIMIT
 @EDIT_FORMAT
+@TEAM
+@CANDIDATES
 @OUT
 @KEEP
 @COMPARE
@@ -144,7 +161,7 @@ def bench_mtpb(problems: Path | None, model: str | None, mode: str, max_repairs:
               help="Ask the model directly instead: one plain prompt per task, no workspace, no chatpkg framing.")
 def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, ids: tuple[str, ...],
                     limit: int | None, edit_format: str | None, out: Path | None, keep: Path | None,
-                    compare: tuple[Path, Path] | None, raw: bool) -> None:
+                    compare: tuple[Path, Path] | None, raw: bool, team: str, candidates: int) -> None:
     """HumanEval: each task one turn, pass@1 on the hidden tests.
 
     With repairs the assistant also writes its own tests and repairs on them;
@@ -162,24 +179,29 @@ def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, 
     chosen = _selected(_select_tasks, tasks, ids, limit)
     llm, fmt = _model_and_format(model, edit_format)
     config = {"bench": "humaneval", "model": llm.name, "mode": "raw" if raw else "single",
-              "max_repairs": 0 if raw else max_repairs, "edit_format": "none" if raw else fmt}
+              "max_repairs": 0 if raw else max_repairs, "edit_format": "none" if raw else fmt,
+              "team": "none" if raw else team, "candidates": 0 if raw else candidates}
     with _scratch(keep) as scratch:
-        jobs = humaneval.humaneval_jobs(chosen, llm, scratch, max_repairs=max_repairs, edit_format=fmt, raw=raw)
-        _run(jobs, config, out or Path("humaneval-raw.jsonl" if raw else f"humaneval-r{max_repairs}.jsonl"))
+        jobs = humaneval.humaneval_jobs(chosen, llm, scratch, max_repairs=max_repairs, edit_format=fmt, raw=raw,
+                                        team=team, candidates=candidates)
+        name = "humaneval-raw.jsonl" if raw else f"humaneval-r{max_repairs}{_arm(team, candidates)}.jsonl"
+        _run(jobs, config, out or Path(name))
 
 
 @bench.command("packages")
 @click.argument("tasks", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @MODEL
 @MAX_REPAIRS
-@click.option("--team", type=click.Choice(TEAMS), default="coder", show_default=True,
-              help="Who works on each turn.")
-@click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
-              help="Extra coder replies sampled when the first fails the checks.")
+@TEAM
+@CANDIDATES
 @IDS
 @LIMIT
 @EDIT_FORMAT
-@OUT
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Results file (JSON lines, appended; a rerun skips the tasks done) "
+         "[packages-turns-TEAM-rN.jsonl, -cK added for candidates].",
+)
 @KEEP
 @COMPARE
 def bench_packages(tasks: Path | None, model: str | None, max_repairs: int, team: str, candidates: int,
@@ -201,7 +223,7 @@ def bench_packages(tasks: Path | None, model: str | None, max_repairs: int, team
     llm, fmt = _model_and_format(model, edit_format)
     config = {"bench": "packages", "model": llm.name, "mode": "turns", "max_repairs": max_repairs,
               "edit_format": fmt, "team": team, "candidates": candidates}
-    out = out or Path(f"packages-{team}-r{max_repairs}" + (f"-c{candidates}" if candidates else "") + ".jsonl")
+    out = out or Path(f"packages-turns-{team}-r{max_repairs}" + (f"-c{candidates}" if candidates else "") + ".jsonl")
     try:
         conflict = packages.settings_conflict(read_records(out), config)
     except ResultsError as exc:

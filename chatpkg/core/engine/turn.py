@@ -43,10 +43,17 @@ from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.workspace import Workspace
 from chatpkg.core.workspace.edits import EditError, FileEdit, UnsafePath, apply_edits, current_files, parse_edits
+from chatpkg.core.workspace.merge import unwrap_main_guard
 from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.session import Session
+
+
+def _as_program_step(code: str, request: str) -> str:
+    """A step of the session's program as it should be merged: without the hint's example line
+    (which a small model copies) and without a ``__main__`` guard (whose prints would come last)."""
+    return unwrap_main_guard(without_example(code, request))
 
 
 def _user_tests(session: Session) -> set[str]:
@@ -210,7 +217,8 @@ class TurnRun:
             settings = self.s.settings
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
             if settings.program:
-                edits = [replace(e, content=without_example(e.content, self.text)) for e in edits]
+                edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
+                         else e for e in edits]
             self._refuse_left_out(edits)
             self._refuse_user_tests(edits, candidate)
             before = current_files(root, edits)
@@ -289,7 +297,7 @@ class TurnRun:
         current = {p: (self.s.workspace.root / p).read_text(encoding="utf-8") for p in sorted(self.edited)}
         self.messages += [
             {"role": "assistant", "content": reply},
-            {"role": "user", "content": repair_message(problem, current, self.s.workspace.text_files())},
+            {"role": "user", "content": repair_message(problem, current, self.s.workspace.text_files(), self.text)},
         ]
         yield self._request_event(count_message_tokens(self.messages))
 

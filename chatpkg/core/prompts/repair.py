@@ -90,8 +90,87 @@ def rounding_only(left: str, right: str) -> bool:
     return a != b and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
-    """Plain next steps for failures small models misread (prompt enhancement, as in Pygen)."""
+# A failure pytest reports for a whole test module (no "::" in its id): the module could not be collected.
+COLLECTION_ERROR = re.compile(r"^FAILED ([\w./-]+\.py): .*?(?=^FAILED |\Z)", re.M | re.S)
+COLLECTING = re.compile(r"while importing test module|\.py:\d+: in (?:<module>|importtestmodule)")
+EXPORT_REQUEST = r"\bexport|\bimportable from\b|\bfrom {module} import\b"
+
+
+def collection_errors(problem: str) -> list[str]:
+    """The failures of test modules that could not even be collected (their tests never ran)."""
+    return [m.group(0) for m in COLLECTION_ERROR.finditer(problem) if COLLECTING.search(m.group(0))]
+
+
+def module_file(module: str, files: dict[str, str]) -> str:
+    """The workspace file of a dotted module: its package's __init__.py or its .py file."""
+    base = module.replace(".", "/")
+    for path in (f"{base}/__init__.py", f"{base}.py", f"src/{base}/__init__.py", f"src/{base}.py"):
+        if path in files:
+            return path
+    return f"{base}.py"
+
+
+def dotted(path: str) -> str:
+    """``pkg/calc.py`` -> ``pkg.calc``; ``pkg/sub/__init__.py`` -> ``pkg.sub``."""
+    name = path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
+    return name.replace("/", ".")
+
+
+def defining_files(name: str, files: dict[str, str], top: str) -> list[str]:
+    """The files of package ``top`` that define ``name`` at their top level (def, class or assignment)."""
+    pattern = re.compile(rf"^(?:(?:async\s+)?def|class)\s+{name}\b|^{name}\s*(?::[^=\n]*)?=(?!=)", re.M)
+    inside = (f"{top}/", f"src/{top}/")
+    return [p for p in sorted(files) if p.endswith(".py") and p.startswith(inside) and pattern.search(files[p])]
+
+
+def shadow_hint(top: str, name: str, files: dict[str, str]) -> str | None:
+    """A file ``top.py`` beside the package folder ``top/``: Python imports the folder, never the file."""
+    init = module_file(top, files)
+    if f"{top}.py" not in files or not init.endswith("/__init__.py"):
+        return None
+    return (f"{top}.py is never imported: the package folder {top}/ shadows it, so `import {top}` loads {init}. "
+            f"Move the code of {top}.py into a module inside {top}/, and export {name} from {init} "
+            f"(`from .<module> import {name}`).")
+
+
+def export_hint(name: str, module: str, home: str, init: str, request: str) -> str:
+    """``from pkg import Name`` where pkg/module.py defines Name and pkg/__init__.py does not import it."""
+    source, relative = dotted(home), "." + dotted(home).removeprefix(module + ".")
+    add = f"add `from {relative} import {name}` to {init}"
+    found = f"`from {module} import {name}` fails: {name} is defined in {home}, and {init} does not import it."
+    if re.search(EXPORT_REQUEST.format(module=re.escape(module)), request, re.I):
+        return f"{found} The request asks for {module} itself to export it: {add}."
+    return (f"{found} Either import it from its module in the test (`from {source} import {name}`), "
+            f"or export it from the package: {add}.")
+
+
+def missing_name_hints(name: str, module: str, files: dict[str, str], request: str) -> list[str]:
+    """``cannot import name`` from a local module: where the name really is, and how to import it."""
+    top = module.split(".")[0]
+    shadow = shadow_hint(top, name, files)
+    target = module_file(module, files)
+    homes = [p for p in defining_files(name, files, top) if p != target]
+    if homes and target.endswith("/__init__.py") and dotted(homes[0]).startswith(module + "."):
+        return [*filter(None, [shadow]), export_hint(name, module, homes[0], target, request)]
+    if homes:
+        return [*filter(None, [shadow]), f"{name} is defined in {homes[0]}, not in {target}: import it from "
+                f"there (`from {dotted(homes[0])} import {name}`)."]
+    if shadow:
+        return [shadow]
+    return [f"{module} has no {name}: define {name} in {target} in this reply."]
+
+
+def repair_hints(problem: str, files: dict[str, str], request: str = "") -> list[str]:
+    """Plain next steps for failures small models misread (prompt enhancement, as in Pygen).
+
+    A test module that could not be collected comes first: none of its tests ran.
+    """
+    first = [hint for failure in collection_errors(problem) for hint in failure_hints(failure, files, request)]
+    return list(dict.fromkeys([*first, *failure_hints(problem, files, request)]))
+
+
+def failure_hints(problem: str, files: dict[str, str], request: str = "") -> list[str]:
+    """The hints for the failures in ``problem``, in the order of their kinds."""
     hints: list[str] = []
     local = set(packages(files))
     for module in dict.fromkeys(MISSING_MODULE.findall(problem)):
@@ -100,7 +179,7 @@ def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
             hints.append(f"The module {module} does not exist: create {path} with that code in this reply.")
     for name, module in dict.fromkeys(MISSING_NAME.findall(problem)):
         if module.split(".")[0] in local:
-            hints.append(f"{module} has no {name}: define {name} in {module.replace('.', '/')}.py in this reply.")
+            hints += missing_name_hints(name, module, files, request)
     for name in dict.fromkeys(UNDEFINED_NAME.findall(problem)):
         if unimported_module(name, problem, files):
             hints.append(f"{name} is a module that was never imported: add `import {name}` at the top of "
@@ -117,11 +196,15 @@ def repair_hints(problem: str, files: dict[str, str]) -> list[str]:
     return hints
 
 
-def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str] | None = None) -> str:
-    """The message that sends a failed round back to the model; hints last, where small models look."""
+def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str] | None = None,
+                   request: str = "") -> str:
+    """The message that sends a failed round back to the model; hints last, where small models look.
+
+    ``request`` (the turn's) lets a hint follow what it asked, e.g. that the package export a name.
+    """
     parts = [problem]
     if files:
         parts += ["# Current content of the files you edited", render_files(files)]
-    parts += repair_hints(problem, all_files or files)
+    parts += repair_hints(problem, all_files or files, request)
     parts.append("Fix this now: reply with the edits, in the same format.")
     return "\n\n".join(parts)

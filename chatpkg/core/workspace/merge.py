@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 from chatpkg.core.workspace.edit_parser import MalformedReply
 
-__all__ = ["InvalidMergeBlock", "bound_names", "is_python_path", "merge_python", "top_level_names"]
+__all__ = ["InvalidMergeBlock", "bound_names", "is_python_path", "merge_python", "top_level_names",
+           "unwrap_main_guard"]
 
 _IMPORTS = ("future", "import")
 _DEFS = ("def", "class")
@@ -487,6 +488,24 @@ def _lf(text: str) -> str:
 def _text(lines: list[str]) -> str:
     text = "\n".join(lines).rstrip()
     return text + "\n" if text else ""
+
+
+def unwrap_main_guard(code: str) -> str:
+    """A program's step without ``if __name__ == "__main__":`` around it: a program run as a script
+    continues with top-level statements, and a guard would run its prints after every later step."""
+    try:
+        tree = ast.parse(_lf(code))
+    except _PARSE_ERRORS:
+        return code
+    guards = [s for s in tree.body if _is_main(s) and not s.orelse]  # type: ignore[attr-defined]
+    if not guards:
+        return code
+    lines = _lf(code).split("\n")
+    for guard in reversed(guards):
+        body = lines[guard.body[0].lineno - 1: guard.end_lineno]
+        indent = min((len(line) - len(line.lstrip()) for line in body if line.strip()), default=0)
+        lines[guard.lineno - 1: guard.end_lineno] = [line[indent:] for line in body]
+    return "\n".join(lines)
 
 
 def merge_python(old: str, new: str, *, path: str = "the file") -> str:
