@@ -26,6 +26,8 @@ class Tally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    turns_with_candidates: int = 0  # turns whose first reply failed and sampled more
+    candidates_tried: int = 0  # extra coder replies, all turns together
     outcomes: list[str] = field(default_factory=list)
     model_error: str | None = None  # the provider failed: the case is not scored
 
@@ -36,6 +38,8 @@ class Tally:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 1),
+            "turns_with_candidates": self.turns_with_candidates,
+            "candidates_tried": self.candidates_tried,
             "outcomes": self.outcomes,
         }
 
@@ -52,6 +56,9 @@ def drive(session: Session, texts: list[str]) -> Tally:
                 tally.completion_tokens += event.completion_tokens  # type: ignore[attr-defined]
             elif event.kind == "error" and event.error == "model":  # type: ignore[attr-defined]
                 tally.model_error = event.message  # type: ignore[attr-defined]
+            elif event.kind == "chosen":
+                tally.turns_with_candidates += 1
+                tally.candidates_tried += event.tried - 1  # type: ignore[attr-defined]
             elif event.kind == "turn_end":
                 tally.repairs += event.format_repairs + event.test_repairs  # type: ignore[attr-defined]
                 tally.outcomes.append(f"{event.outcome}: {event.tests}")  # type: ignore[attr-defined]

@@ -157,6 +157,8 @@ MEASURES = {
     "repair rounds": lambda r: r.get("repairs", 0),
     "tokens": lambda r: r.get("prompt_tokens", 0) + r.get("completion_tokens", 0),
     "seconds": lambda r: r.get("seconds", 0.0),
+    "turns with candidates": lambda r: r.get("turns_with_candidates", 0),
+    "candidates tried": lambda r: r.get("candidates_tried", 0),
 }
 
 
