@@ -47,8 +47,9 @@ def test_a_flag_on_resume_changes_that_setting_only_and_is_recorded(tmp_path: Pa
     CliRunner().invoke(main, ["repl", "-w", str(root), "--model", model, "--max-repairs", "3",
                               "--edit-format", "diff"], input="Add add(a, b).\n")
 
-    CliRunner().invoke(main, ["repl", "-w", str(root), "--max-repairs", "1"], input="/quit\n")
+    resumed = CliRunner().invoke(main, ["repl", "-w", str(root), "--max-repairs", "1"], input="/quit\n")
 
+    assert "changed max_repairs 3 → 1 (given when the session was resumed)" in resumed.output
     contents = read_transcript(latest(root))
     settings = recorded_settings(contents)
     assert (settings.max_repairs, settings.edit_format) == (1, "diff")

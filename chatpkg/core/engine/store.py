@@ -15,6 +15,7 @@ from typing import Any
 from chatpkg import __version__
 from chatpkg.core.engine.config import default_edit_format, default_team
 from chatpkg.core.engine.events import Notice, SessionResumed, SettingsChanged, WorkspaceSnapshot
+from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.recovery import recover, unfinished_turns
 from chatpkg.core.engine.session import Session
 from chatpkg.core.engine.settings import Settings
@@ -112,7 +113,8 @@ def open_session(
     session.emit(SessionResumed(workspace.head().sha, __version__, model.name))
     differ = _differences(recorded, chosen, recorded_model(contents), model.name)
     if differ:
-        session.emit(SettingsChanged(differ, "given when the session was resumed"))
+        change = session.emit(SettingsChanged(differ, "given when the session was resumed"))
+        problems.append(describe_event(change).strip())  # shown by the front end as it opens
     return session, problems
 
 
