@@ -197,5 +197,5 @@ async def test_the_team_is_chosen_in_the_tui(root: Path) -> None:
                     app.session.state.turns[1].outcome == "committed")  # type: ignore[union-attr]
         notices = [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
     assert any("team: coder+tester" in n for n in notices)
-    assert any("the tester writes checks" in n for n in notices)
+    assert any("tester: writing checks from the request" in n for n in notices)
     assert any("tester: 2 check(s)" in n for n in notices)

@@ -31,7 +31,6 @@ from chatpkg.core.runner import TestReport
 from chatpkg.tui.chat import ChatLog
 
 WHERE = {"*": "", "undone": " (undone)", "": " (not in the workspace)"}
-ROLE_STEPS = {"tester": "the tester writes checks from the request", "analyst": "the analyst reads the request"}
 
 
 def committed_line(event: TurnEnded) -> str:
@@ -68,7 +67,7 @@ class TurnRenderer:
         elif isinstance(event, TestsRun):
             self.tests_ok = TestReport.from_dict(event.report).ok
         elif isinstance(event, ModelRequest) and event.role != "coder":
-            await self.chat.add_notice(ROLE_STEPS.get(event.role, event.role), classes="step")
+            await self.chat.add_notice(describe_event(event) or event.role, classes="step")
         elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice, ChecksWritten, CandidateTried,
                                 CandidateChosen, CheckChanged)):
             await self.chat.add_notice(describe_event(event) or "", classes="step")

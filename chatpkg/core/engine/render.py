@@ -15,6 +15,7 @@ from chatpkg.core.engine.events import (
     EditsRejected,
     ErrorOccurred,
     Event,
+    ModelRequest,
     Notice,
     RepairRound,
     SessionResumed,
@@ -29,6 +30,7 @@ from chatpkg.core.engine.events import (
 from chatpkg.core.runner import TestReport
 
 INDENT = "  "
+ROLE_STEPS = {"tester": "tester: writing checks from the request", "analyst": "analyst: reading the request"}
 PRINTED_LINES = 10
 
 
@@ -68,6 +70,10 @@ def _describe(event: Event) -> str | None:
         return f"undid turn {event.turn}: back at {event.to_commit[:7]} ({event.from_commit[:7]} kept for /redo)"
     if isinstance(event, TurnRedone):
         return f"redid turn {event.turn}: at {event.to_commit[:7]}"
+    if isinstance(event, ModelRequest):
+        if event.role != "coder":
+            return ROLE_STEPS.get(event.role, event.role)
+        return f"candidate {event.candidate}: asking again, sampling" if event.candidate else None
     if isinstance(event, ChecksWritten):
         if not event.path:
             return "tester: no checks kept (" + "; ".join(f"{k}: {v}" for k, v in event.rejected.items()) + ")"

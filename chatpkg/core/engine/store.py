@@ -15,8 +15,8 @@ from typing import Any
 from chatpkg import __version__
 from chatpkg.core.engine.config import default_edit_format, default_team
 from chatpkg.core.engine.events import Notice, SessionResumed, SettingsChanged, WorkspaceSnapshot
-from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.recovery import recover, unfinished_turns
+from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.session import Session
 from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.state import fold
