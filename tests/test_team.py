@@ -199,3 +199,34 @@ async def test_the_team_is_chosen_in_the_tui(root: Path) -> None:
     assert any("team: coder+tester" in n for n in notices)
     assert any("tester: writing checks from the request" in n for n in notices)
     assert any("tester: 2 check(s)" in n for n in notices)
+
+
+STUB = ('def triple(x):\n    """Three times x.\n\n    >>> triple(2)\n    6\n    >>> triple(0.5)\n    1.5\n'
+        '    >>> print(triple(1))\n    3\n    """\n    raise NotImplementedError\n')
+
+
+def test_docstring_examples_become_checks_word_for_word() -> None:
+    from chatpkg.core.engine.examples import as_tests, examples
+
+    found = examples({"pkg/maths.py": STUB})
+    assert [(e.module, e.expr, e.want) for e in found] == [("pkg.maths", "triple(2)", "6"),
+                                                          ("pkg.maths", "triple(0.5)", "1.5")]
+    source = as_tests(found)
+    assert "from pkg.maths import triple" in source
+    assert "assert triple(0.5) == pytest.approx(1.5)" in source and vet(source).tests == (
+        "test_docstring_example_triple_1", "test_docstring_example_triple_2")
+
+
+def test_a_stubs_examples_pick_the_candidate(root: Path) -> None:
+    wrong = whole({"pkg/maths.py": "def triple(x):\n    return x + 4\n"})  # right for 2, wrong for 0.5
+    good = whole({"pkg/maths.py": "def triple(x):\n    return 3 * x\n"})
+    no_checks = "Nothing to add."
+    session, _ = make_session(root, [wrong, no_checks, good], team="coder+tester", candidates=2, max_repairs=0)
+    (root / "pkg" / "maths.py").write_text(STUB)  # the user's stub, committed as their edit before the turn
+
+    events = run(session, "Implement triple in pkg/maths.py as its docstring says.")
+
+    written = [e for e in events if isinstance(e, ChecksWritten)]
+    assert written[0].path == "tests/test_turn1_examples.py" and len(written[0].tests) == 2
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 1 and ended(events).tests == "3 passed"

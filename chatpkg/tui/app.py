@@ -14,6 +14,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
@@ -354,7 +355,10 @@ class ChatpkgApp(App[int]):
         )
 
     def on_workspace_read(self, message: WorkspaceRead) -> None:
-        self.files.show_tree(message.files, message.changed)
+        try:
+            self.files.show_tree(message.files, message.changed)
+        except NoMatches:
+            return  # the app is closing: a refresh that comes late has no tree left to show
         self.turns.show_turns(message.rows)
         self.status.set(head=message.head, turn=message.turn)
 

@@ -20,6 +20,11 @@ def checks_path(turn: int) -> str:
     return f"tests/test_turn{turn}_checks.py"
 
 
+def examples_path(turn: int) -> str:
+    """Where chatpkg writes the docstring examples as checks (engine/examples.py)."""
+    return f"tests/test_turn{turn}_examples.py"
+
+
 def is_test_path(path: str) -> bool:
     """A file pytest collects or configures: under tests/, test_*.py, *_test.py, conftest.py."""
     name = PurePosixPath(path).name

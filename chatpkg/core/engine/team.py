@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
+from chatpkg.core.engine.examples import as_tests, examples
 from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
 from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens
@@ -88,6 +89,7 @@ class Team:
         if not self.tester or self.checks_written:
             return
         self.checks_written = True
+        yield from self._write_examples()
         run = self.run
         path = checks.checks_path(run.turn)
         messages = tester_messages(run.text, run.s.workspace.text_files(), path, self.analysis)
@@ -98,6 +100,16 @@ class Team:
             yield run.s.emit(ChecksWritten(run.turn, "", [], vetted.rejected))
             return
         yield from self._write(path, vetted)
+
+    def _write_examples(self) -> Iterator[Event]:
+        """The docstring examples the edited files held before the turn (the user's words, not the coder's)."""
+        run = self.run
+        ws = run.s.workspace
+        before = {p: ws.file_at(run.parent, p) for p in run.edited if p.endswith(".py") and not checks.is_test_path(p)}
+        found = examples({p: t for p, t in before.items() if t})
+        if found:
+            source = as_tests(found)
+            yield from self._write(checks.examples_path(run.turn), checks.vet(source))
 
     def _write(self, path: str, vetted: checks.Vetted) -> Iterator[Event]:
         run = self.run
@@ -154,7 +166,7 @@ class Team:
     def _put_back_code(self) -> Iterator[Event]:
         """Undo the previous candidate's edits (the tester's checks stay) before the next is applied."""
         run = self.run
-        keep = {checks.checks_path(run.turn)}
+        keep = {checks.checks_path(run.turn), checks.examples_path(run.turn)}
         paths = sorted(p for p in run.edited if p not in keep)
         if paths:
             run.s.workspace.restore_paths(run.parent, paths)
