@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.models import ScriptedModel
 from chatpkg.core.runner import PytestRunner, confine
 from chatpkg.core.runner.confine import bwrap_args, choose
+from chatpkg.core.runner.sandbox import Sandbox
 
 
 @pytest.fixture
@@ -73,3 +76,25 @@ def test_the_transcript_header_records_the_sandbox(root: Path) -> None:
 def test_doctor_reports_the_sandbox_and_what_to_do(no_userns: Path) -> None:
     (result,) = check_sandbox(DoctorContext())
     assert result.status == "warn" and "user namespaces" in result.fix
+
+
+def test_a_python_that_lives_in_tmp_still_runs_inside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sandbox's /tmp is private and empty, so a virtual environment under /tmp (a CI clone, a
+    # scratch checkout) must be bound back, read-only, or no test could start.
+    import subprocess
+    import sys
+
+    scratch = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(scratch / "venv")], check=True)
+        found = confine.python_paths()
+        monkeypatch.setattr(confine, "python_paths", lambda: [*found, scratch / "venv"])
+        work = tmp_path / "ws"
+        work.mkdir()
+        python = scratch / "venv" / "bin" / "python"
+        run = Sandbox().run([str(python), "-c", "import sys; print(sys.prefix)"], work, tmp_path / "log")
+        assert run.code == 0 and str(scratch / "venv") in run.output, run.output
+        wrote = Sandbox().run(["sh", "-c", f"touch {scratch}/venv/x"], work, tmp_path / "log2")
+        assert wrote.code != 0 and not (scratch / "venv" / "x").exists()
+    finally:
+        shutil.rmtree(scratch)

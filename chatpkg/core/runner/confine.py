@@ -86,7 +86,8 @@ def bwrap_args(root: Path, writable: tuple[Path, ...] = ()) -> list[str]:
     for home in hidden:
         # Empty homes: setting $HOME elsewhere would not hide files read by their full path.
         args += ["--tmpfs", str(home)]
-    for path in python_paths():  # the Python that runs the tests may live in a home
+    hidden.append(Path("/tmp").resolve())
+    for path in python_paths():  # the Python that runs the tests may live in a home or in /tmp
         if any(path.is_relative_to(home) for home in hidden) and path.exists():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(root), str(root)]
