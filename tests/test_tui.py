@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ADD_REPLY, whole
+from helpers import ADD_REPLY, ADD_TEST, whole
 from textual.message import Message
 from textual.pilot import Pilot
 
@@ -96,6 +96,25 @@ async def test_a_turn_updates_chat_diff_tests_turns_and_status(root: Path) -> No
         assert app.status.status.tests == "2 passed" and app.status.status.turn == 1
         assert app.status.status.head == app.session.workspace.head().sha  # type: ignore[union-attr]
         assert app.status.status.tokens > 0
+
+
+async def test_the_team_is_chosen_in_the_tui_and_the_tester_is_named(root: Path) -> None:
+    checks = whole({"tests/test_turn1_checks.py": ADD_TEST.replace("test_add", "test_add_example")})
+    app, _ = make_app(root, ScriptedModel([ADD_REPLY, checks]))
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await send(pilot, app, "/team coder+tester")
+        await until(pilot, lambda: app.session.settings.team == "coder+tester")  # type: ignore[union-attr]
+        await send(pilot, app, "Add add(a, b) with a test")
+        await until(pilot, lambda: turn_ends(seen) and not app.turn_running)
+        await pilot.pause(0.2)
+
+        notices = [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
+        assert any("team: coder+tester" in n for n in notices), notices
+        assert any("tester: writing checks from the request" in n for n in notices), notices
+        assert any("tester: 1 check(s) in tests/test_turn1_checks.py" in n for n in notices), notices
+        assert turn_ends(seen)[0].outcome == "committed"
+    assert (root / "tests" / "test_turn1_checks.py").is_file()
 
 
 async def test_undo_and_redo_from_key_bindings(root: Path) -> None:
