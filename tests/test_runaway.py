@@ -11,6 +11,7 @@ from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.prompts.runaway import (
     BLANK_LIMIT,
     GROWING_LIMIT,
+    LONG_CYCLE_LIMIT,
     PERIOD_SPAN,
     SAME_LINE_LIMIT,
     SAME_SHAPE_LIMIT,
@@ -81,6 +82,17 @@ def test_a_cycle_of_lines_trips_it_too() -> None:
     assert guard.tripped and guard.reply().count("assert") == 2 * SAME_LINE_LIMIT
     assert guard.reply().endswith("'No'\n```\n")
     assert not fed("```python\n" + pair * (SAME_LINE_LIMIT - 1) + "    assert done()\n").tripped
+
+
+def test_a_long_cycle_trips_it_after_fewer_rounds() -> None:
+    """textkit's truncate (pkgbench): seven asserts, over and over, for 316 s until max_tokens."""
+    cycle = "".join(f'    assert truncate("Truncate this text", {w}, "...") == "Truncate..."\n' for w in range(5, -1, -1))
+    cycle += '    assert truncate("Truncate this text", 10, "...") == "Truncate this text"\n'
+    head = "```python\ndef test_truncate():\n"
+    guard = fed(head + cycle * 40)
+    assert guard.tripped and guard.reply() == head + cycle * LONG_CYCLE_LIMIT + "```\n"
+    twice = head + cycle * (LONG_CYCLE_LIMIT - 1) + "    assert truncate('', 3) == ''\n"
+    assert not fed(twice).tripped
 
 
 def test_one_line_repeating_a_short_piece_is_dropped_whole() -> None:

@@ -4,7 +4,7 @@ At temperature 0 a small model sometimes repeats one line until it runs out of
 tokens: ``assert f(41.1) == 0.1``, ``assert f(42.1) == 0.1``, ... On a CPU that
 is minutes of decoding, and the reply ends inside an open code block, so the
 whole reply is lost. The guard watches the reply as it streams and stops it when
-the same line (or cycle of a few lines) comes back too many times in a row,
+the same line (or a cycle of up to 12 lines) comes back too many times in a row,
 lines equal but for their numbers keep coming (sooner when each is longer than
 the last), or one line keeps repeating a short piece: the reply keeps what came
 before (the model's own lines, loop included up to the limit; a looping line is
@@ -21,7 +21,9 @@ import re
 from dataclasses import dataclass, field
 
 SAME_LINE_LIMIT = 6  # the very same line, or the same cycle of lines, this many times in a row
-CYCLE_MAX = 4  # ... a cycle of at most this many lines (HumanEval/119 alternated two asserts)
+SHORT_CYCLE = 4  # ... a cycle of at most this many lines (HumanEval/119 alternated two asserts)
+LONG_CYCLE_LIMIT = 3  # a longer cycle, this many times in a row (textkit's truncate: 7 asserts, over and over)
+CYCLE_MAX = 12  # ... of at most this many lines
 SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
 GROWING_LIMIT = 8  # ... or this many when each is longer than the last (a list growing by an item a line)
 BLANK_LIMIT = 12  # blank lines in a row
@@ -31,6 +33,11 @@ FENCE = "```"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 NUMBERS = re.compile(r"0(?:, *0)+")
 SAME_ITEMS = re.compile(r"""('[^'\n]*'|"[^"\n]*")(?:, *\1)+""")  # 'a', 'a', 'a' -> 'a'
+
+
+def cycle_limit(p: int) -> int:
+    """How many times in a row a cycle of ``p`` lines may come before it counts as a loop."""
+    return SAME_LINE_LIMIT if p <= SHORT_CYCLE else LONG_CYCLE_LIMIT
 
 
 def shape(line: str) -> str:
@@ -91,13 +98,14 @@ class RunawayGuard:
         return cycled or self._same_shape >= SAME_SHAPE_LIMIT or self._growing >= GROWING_LIMIT
 
     def _cycled(self, line: str) -> bool:
-        """Whether the last lines are one cycle of p lines (p at most CYCLE_MAX), SAME_LINE_LIMIT times over."""
+        """Whether the last lines are one cycle of p lines repeated: SAME_LINE_LIMIT times over for a short
+        cycle, LONG_CYCLE_LIMIT times for a longer one (p at most CYCLE_MAX)."""
         recent = self._recent
         for p in range(1, CYCLE_MAX + 1):
             same = len(recent) >= p and line == recent[-p]
             self._repeats[p] = self._repeats[p] + 1 if same else 0
         self._recent = (recent + [line])[-CYCLE_MAX:]
-        return any(self._repeats[p] >= (SAME_LINE_LIMIT - 1) * p for p in range(1, CYCLE_MAX + 1))
+        return any(self._repeats[p] >= (cycle_limit(p) - 1) * p for p in range(1, CYCLE_MAX + 1))
 
     def reply(self) -> str:
         """The reply as it should be used: cut after the loop's last kept line, its code block closed."""
