@@ -52,6 +52,17 @@ def test_the_testers_checks_are_written_recorded_and_the_assistants(root: Path) 
     assert "return 2 * x" not in tester_prompt and "def double(x)" in tester_prompt  # the interface, no bodies
 
 
+def test_a_tester_block_without_a_path_is_taken_as_the_checks(root: Path) -> None:
+    # What the embedded model sends: one ```python block, no path line above it.
+    session, _ = make_session(root, [GOOD, f"```python\n{CHECKS}```\n"], team="coder+tester")
+
+    events = run(session, REQUEST)
+
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.path == "tests/test_turn1_checks.py" and written.tests == ["test_example", "test_zero"]
+    assert "assert double(3) == 6" in (root / written.path).read_text()
+
+
 def test_checks_that_cannot_fail_or_do_not_parse_are_rejected_with_the_reason() -> None:
     vetted = vet("def test_true():\n    assert True\n\n\ndef test_nothing():\n    x = 1\n\n\n"
                  "def test_real():\n    assert f(1) == 2\n")
