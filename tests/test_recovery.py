@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -68,9 +67,10 @@ def test_a_second_chatpkg_on_the_same_workspace_is_refused(root: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        # this process holds the lock: the other one waits, refused
-        time.sleep(1.0)
-        assert holder.poll() is not None and "WorkspaceBusy" in holder.stderr.read()
+        # this process holds the lock: the other one is refused at once (it would otherwise print "open"
+        # and wait a minute); the wait is for its start-up, slow on a loaded machine
+        out, err = holder.communicate(timeout=45)
+        assert holder.returncode != 0 and "WorkspaceBusy" in err and "open" not in out
     finally:
         holder.kill()
         holder.wait()
