@@ -15,6 +15,7 @@ class ConsentScreen(ModalScreen[bool]):
     """The plan in words, and two answers: go ahead (True) or quit (False)."""
 
     BINDINGS = [Binding("escape", "answer(False)", "Quit"), Binding("y", "answer(True)", "Go ahead")]
+    AUTO_FOCUS = "#consent-no"  # focused once the screen is up (an on_mount query can run before its widgets)
 
     def __init__(self, plan: StartPlan) -> None:
         super().__init__()
@@ -29,9 +30,6 @@ class ConsentScreen(ModalScreen[bool]):
             with Horizontal(id="consent-buttons"):
                 yield Button("Track and start (y)", variant="primary", id="consent-yes")
                 yield Button("Quit (Esc)", id="consent-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#consent-no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "consent-yes")
