@@ -12,7 +12,6 @@ passes more (CodeT's dual agreement).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -96,7 +95,7 @@ class Team:
         messages = tester_messages(run.text, run.s.workspace.text_files(), path, self.analysis)
         yield run._request_event(count_message_tokens(messages), role="tester", messages=len(messages))
         reply = yield from run._ask(messages, role="tester")
-        vetted = checks.vet(_checks_source(reply))
+        vetted = checks.vet(_checks_source(reply, path))
         if not vetted.tests:
             yield run.s.emit(ChecksWritten(run.turn, "", [], vetted.rejected))
             return
@@ -184,22 +183,18 @@ class Team:
             yield from run._test(candidate=chosen.index)
 
 
-FENCED = re.compile(r"^[ \t]*```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)^[ \t]*```", re.S | re.M)
-
-
 def _failed(report: TestReport) -> list[str]:
     return [f.test_id for f in report.failures] or ([f"{report.summary()}"] if not report.ok else [])
 
 
-def _checks_source(reply: str) -> str:
-    """The tester's file: the first fenced block of its reply, whatever path it wrote above it, or none."""
+def _checks_source(reply: str, path: str) -> str:
+    """The tester's file: the first fenced block of its reply, whatever path it wrote above it, or none.
+
+    Read as a merge-format reply, whose ``default_path`` takes a block without a path (what the embedded
+    model sends); the block's text is the same in every format.
+    """
     try:
-        edits = parse_edits(reply, edit_format="whole")
-    except EditError:  # the usual case on the embedded model: one ```python block and no path
-        edits = []
-    if edits:
-        return edits[0].content
-    block = FENCED.search(reply)
-    if block:
-        return block.group(1)
-    return reply if "def test" in reply else ""
+        edits = parse_edits(reply, edit_format="merge", default_path=path)
+    except EditError:
+        return reply if "def test" in reply else ""
+    return edits[0].content if edits else ""

@@ -86,9 +86,9 @@ def bwrap_args(root: Path, writable: tuple[Path, ...] = ()) -> list[str]:
     for home in hidden:
         # Empty homes: setting $HOME elsewhere would not hide files read by their full path.
         args += ["--tmpfs", str(home)]
-    hidden.append(Path("/tmp").resolve())
-    for path in python_paths():  # the Python that runs the tests may live in a home or in /tmp
-        if any(path.is_relative_to(home) for home in hidden) and path.exists():
+    unseen = [*hidden, Path("/tmp").resolve()]  # the homes, and the real /tmp behind the private one
+    for path in python_paths():  # the Python that runs the tests may live in one of them
+        if any(path.is_relative_to(folder) for folder in unseen) and path.exists():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(root), str(root)]
     for name in (".git", ".chatpkg"):
