@@ -120,6 +120,21 @@ def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -
     assert "written by you" in model.asked[2][-1]["content"]  # the repair was told it may correct its test
 
 
+def test_blaming_the_test_without_changing_it_gets_the_request_and_the_values(root: Path) -> None:
+    own_test = "from pkg.calc import double\n\n\ndef test_double():\n    assert double(3) == 6\n"
+    first = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n", "tests/test_calc.py": own_test})
+    blame = "TEST: the test is incorrect\n\n" + first  # what the embedded model sent: the same files
+    session, model = make_session(root, [first, blame, GOOD], max_repairs=2)
+
+    events = run(session, REQUEST)
+
+    told = model.asked[2][-1]["content"]
+    assert "changed no test" in told and "The files already hold" not in told
+    assert REQUEST in told and "assert 5 == 6" in told  # the request's words and the assert's two values
+    assert not any(isinstance(e, CheckChanged) for e in events)
+    assert ended(events).tests == "2 passed" and ended(events).test_repairs == 2
+
+
 def test_the_code_is_fixed_when_the_code_is_wrong(root: Path) -> None:
     session, _ = make_session(root, [WRONG, checks_reply(), GOOD], team="coder+tester")
     events = run(session, REQUEST)

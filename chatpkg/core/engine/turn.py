@@ -37,7 +37,7 @@ from chatpkg.core.engine.events import (
 from chatpkg.core.engine.team import Team
 from chatpkg.core.models import Message, Model, ModelError, Usage
 from chatpkg.core.prompts.context import without_example
-from chatpkg.core.prompts.repair import repair_message
+from chatpkg.core.prompts.repair import blamed_test_message, repair_message, test_blamed
 from chatpkg.core.prompts.runaway import RunawayGuard
 from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
@@ -230,6 +230,8 @@ class TurnRun:
         yield from self._record_edits(written, before, candidate)
         yield from self._check_changes(reply, written, before)
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
+            if self.round and self.report and not self.report.ok and test_blamed(reply):
+                return blamed_test_message(self.text, self.report), "tests"  # evidence, not "nothing changed"
             return NOTHING_CHANGED, "format"
         return None, ""
 
@@ -254,7 +256,7 @@ class TurnRun:
         """Every change a repair makes to the assistant's own tests is an event, named in the outcome."""
         if self.round == 0:
             return
-        why = next((line.split(":", 1)[1].strip() for line in reply.splitlines() if line.startswith("TEST:")), "")
+        why = test_blamed(reply)
         for path in sorted(p for p in written if is_test_path(p) and before.get(p) is not None):
             old = before[path]
             for test, change in checks.changes(old.decode("utf-8", "replace") if old else None, written[path]):

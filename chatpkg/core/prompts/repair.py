@@ -12,6 +12,7 @@ import importlib.util
 import re
 
 from chatpkg.core.prompts.context import packages, render_files
+from chatpkg.core.runner import TestReport
 
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
@@ -208,3 +209,24 @@ def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str
     parts += repair_hints(problem, all_files or files, request)
     parts.append("Fix this now: reply with the edits, in the same format.")
     return "\n\n".join(parts)
+
+
+def test_blamed(reply: str) -> str:
+    """The reason a repair gave on its ``TEST: <why>`` line (it says its own test is wrong), or ""."""
+    return next((line.split(":", 1)[1].strip() or "-" for line in reply.splitlines() if line.startswith("TEST:")), "")
+
+
+def blamed_test_message(request: str, report: TestReport, shown: int = 3) -> str:
+    """For a ``TEST:`` reply that changed no test: the request's words beside the failing asserts.
+
+    Seen on the embedded model: told only that its reply changed nothing, it blamed the test,
+    resent the same code and test, then sent chatpkg's own message back as its reply."""
+    failing = [f"FAILED {f.test_id}: {f.message}" for f in report.failures[:shown]]
+    return "\n\n".join([
+        "# You said a test is wrong, but changed no test",
+        "Your reply starts with `TEST:` and sends the files as they were, so the same checks fail again.",
+        "Decide from the request alone. The request:\n" + request,
+        "The failing checks, with the value the code gave and the expected one:\n" + "\n".join(failing),
+        "If the request gives or implies the expected value, the code is wrong: fix the code. "
+        "Otherwise send the test file with the corrected expected value.",
+    ])
