@@ -14,7 +14,6 @@ from chatpkg.core.engine.events import EditsApplied, TestsRun, TurnCommitted, Tu
 from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import embedded, resolve_model
-from chatpkg.core.models.llama_engine import engine_for, template_system, with_template_system
 
 
 def fake_parts(tmp_path: Path, chunks: list[bytes]) -> list[Path]:
@@ -84,20 +83,6 @@ def test_a_real_turn_with_the_embedded_model(root: Path) -> None:
     assert end.outcome == "committed" and end.files and set(end.files) <= written
     reply = next(e for e in events if e.kind == "reply")
     assert reply.completion_tokens > 0 and reply.prompt_tokens > 0  # type: ignore[attr-defined]
-
-
-def test_the_embedded_models_own_system_line_leads_chatpkgs_system_prompt() -> None:
-    """Qwen's template drops "You are Qwen, ..." when a conversation brings a system prompt; chatpkg keeps it first."""
-    engine = engine_for(embedded.assemble())
-    assert engine.default_system == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-    ours = [{"role": "system", "content": "You are chatpkg."}, {"role": "user", "content": "Add f."}]
-
-    sent = with_template_system(ours, engine.default_system)
-
-    assert sent == [{"role": "system", "content": engine.default_system + "\n\nYou are chatpkg."}, ours[1]]
-    assert with_template_system(sent, engine.default_system) == sent  # never twice
-    assert with_template_system(ours[1:], engine.default_system) == ours[1:]  # no system: the template adds its own
-    assert with_template_system(ours, template_system("{{ messages[0]['content'] }}")) == ours  # no default
 
 
 def test_models_command_reports_the_default_and_the_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from typing import Any
 DEFAULT_CONTEXT = 16384
 DEFAULT_MAX_TOKENS = 2048
 TOKENS_PER_PIECE = 4
-# A ChatML template's own system turn, used when a conversation has none (Qwen's "You are Qwen, ...").
-TEMPLATE_SYSTEM = re.compile(r"'<\|im_start\|>system\\n([^'{}<]+)<\|im_end\|>")
 
 _engines: dict[str, LlamaEngine] = {}
 _engines_lock = threading.Lock()
@@ -46,26 +43,6 @@ def physical_cores() -> int:
     except OSError:
         pass
     return max(1, (os.cpu_count() or 2) // 2)
-
-
-def template_system(template: str | None) -> str:
-    """The system prompt a chat template puts in when the conversation brings none, or ""."""
-    found = TEMPLATE_SYSTEM.search(template or "")
-    return found.group(1).strip() if found else ""
-
-
-def with_template_system(messages: list[dict[str, str]], default: str) -> list[dict[str, str]]:
-    """``messages`` whose system prompt starts with the template's own one.
-
-    The template drops its default when a conversation brings a system prompt, yet the model
-    was tuned with that line in front. Kept, it is worth points: HumanEval through chatpkg
-    (docs/benchmarks.md, "The framing")."""
-    if not default or not messages or messages[0].get("role") != "system":
-        return messages
-    first = messages[0]
-    if first["content"].startswith(default):
-        return messages
-    return [{**first, "content": f"{default}\n\n{first['content']}"}, *messages[1:]]
 
 
 @dataclass
@@ -95,7 +72,6 @@ class LlamaEngine:
             seed=0,
             verbose=False,
         )
-        self.default_system = template_system(self.llama.metadata.get("tokenizer.chat_template"))
         self.lock = threading.Lock()
 
     def stream_chat(
@@ -115,7 +91,7 @@ class LlamaEngine:
         """
         with self.lock:
             stream = self.llama.create_chat_completion(
-                messages=with_template_system(messages, self.default_system),  # type: ignore[arg-type]
+                messages=messages,  # type: ignore[arg-type]
                 stream=True,
                 temperature=temperature,
                 seed=seed,
