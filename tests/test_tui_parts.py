@@ -60,3 +60,29 @@ def test_replay_tui_does_not_take_a_model() -> None:
     result = CliRunner().invoke(main, ["replay", str(example), "--tui", "--model", "x"])
 
     assert result.exit_code == 2 and "does not take --model" in result.output
+
+
+
+async def test_the_side_views_take_a_diff_or_report_after_their_parts_are_gone() -> None:
+    """A turn's diff can arrive while the app closes and removes the views' parts: never a crash."""
+    from textual.app import App
+
+    from chatpkg.tui.panels import DiffView, FilesView, TestsView
+
+    diff, tests, files = DiffView(), TestsView(), FilesView()
+
+    class Views(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield from (diff, tests, files)
+
+    async with Views().run_test():
+        for view in (diff, tests, files):
+            await view.remove_children()
+        diff.show("turn 1", "diff --git a/x.py b/x.py\n+x = 1\n")
+        tests.show("turn 1", {"passed": 2})
+        files.show_file("x.py", "x = 1\n")
+        files.show_tree(["x.py"], {"x.py"})
+
+        assert "+x = 1" in str(diff.body.render()) and diff.border_title == "turn 1"
+        assert "2 passed" in str(tests.body.render())
+        assert files.file_scroll.border_title == "x.py"

@@ -43,14 +43,21 @@ class SideTabs(TabbedContent):
 
 
 class DiffView(VerticalScroll):
-    """A unified diff, highlighted."""
+    """A unified diff, highlighted.
+
+    The views keep their parts as attributes rather than querying for them: a turn's diff or
+    report can arrive while the app is closing, when a query finds the parts already removed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.body = Static("No turn yet.", id="diff-body")
 
     def compose(self) -> ComposeResult:
-        yield Static("No turn yet.", id="diff-body")
+        yield self.body
 
     def show(self, title: str, diff: str) -> None:
         self.diff = diff
-        body = self.query_one("#diff-body", Static)
+        body = self.body
         if not diff.strip():
             body.update(Text(f"{title}\n\n(no changes)"))
         else:
@@ -64,13 +71,17 @@ class TestsView(VerticalScroll):
 
     __test__ = False
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.body = Static("No test run yet.", id="tests-body")
+
     def compose(self) -> ComposeResult:
-        yield Static("No test run yet.", id="tests-body")
+        yield self.body
 
     def show(self, title: str, report: dict[str, Any] | None) -> None:
         self.report = TestReport.from_dict(report) if report else None
         self.border_title = title
-        body = self.query_one("#tests-body", Static)
+        body = self.body
         if self.report is None:
             body.update("No test run for this turn.")
             return
@@ -97,15 +108,20 @@ class FilesView(Vertical):
         view: FilesView
         path: str
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.file_tree: Tree[str] = Tree("workspace", id="files-tree")
+        self.file_tree.show_root = False
+        self.file_scroll = VerticalScroll(id="file-scroll")
+        self.body = Static("Select a file to see it.", id="file-body")
+
     def compose(self) -> ComposeResult:
-        tree: Tree[str] = Tree("workspace", id="files-tree")
-        tree.show_root = False
-        yield tree
-        with VerticalScroll(id="file-scroll"):
-            yield Static("Select a file to see it.", id="file-body")
+        yield self.file_tree
+        with self.file_scroll:
+            yield self.body
 
     def show_tree(self, files: list[str], changed: set[str]) -> None:
-        tree = self.query_one("#files-tree", Tree)
+        tree = self.file_tree
         tree.clear()
         folders: dict[str, Any] = {"": tree.root}
         for path in sorted(set(files) | changed):
@@ -120,8 +136,8 @@ class FilesView(Vertical):
         tree.root.expand()
 
     def show_file(self, path: str, text: str) -> None:
-        self.query_one("#file-body", Static).update(highlight(text, path=path))
-        self.query_one("#file-scroll", VerticalScroll).border_title = path
+        self.body.update(highlight(text, path=path))
+        self.file_scroll.border_title = path
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
         event.stop()
