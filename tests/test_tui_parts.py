@@ -62,7 +62,6 @@ def test_replay_tui_does_not_take_a_model() -> None:
     assert result.exit_code == 2 and "does not take --model" in result.output
 
 
-
 async def test_the_side_views_take_a_diff_or_report_after_their_parts_are_gone() -> None:
     """A turn's diff can arrive while the app closes and removes the views' parts: never a crash."""
     from textual.app import App

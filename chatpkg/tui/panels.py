@@ -57,11 +57,10 @@ class DiffView(VerticalScroll):
 
     def show(self, title: str, diff: str) -> None:
         self.diff = diff
-        body = self.body
         if not diff.strip():
-            body.update(Text(f"{title}\n\n(no changes)"))
+            self.body.update(Text(f"{title}\n\n(no changes)"))
         else:
-            body.update(highlight_diff(diff))
+            self.body.update(highlight_diff(diff))
         self.border_title = title
         self.scroll_home(animate=False)
 
@@ -81,9 +80,8 @@ class TestsView(VerticalScroll):
     def show(self, title: str, report: dict[str, Any] | None) -> None:
         self.report = TestReport.from_dict(report) if report else None
         self.border_title = title
-        body = self.body
         if self.report is None:
-            body.update("No test run for this turn.")
+            self.body.update("No test run for this turn.")
             return
         text = Text()
         style = "bold green" if self.report.ok else "bold red"
@@ -97,7 +95,7 @@ class TestsView(VerticalScroll):
         if self.report.program_ran:
             text.append(f"\n{self.report.program} printed:\n", style="bold")
             text.append(self.report.printed + "\n")
-        body.update(text)
+        self.body.update(text)
 
 
 class FilesView(Vertical):

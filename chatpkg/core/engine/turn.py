@@ -230,7 +230,7 @@ class TurnRun:
         yield from self._record_edits(written, before, candidate)
         yield from self._check_changes(reply, written, before)
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
-            if self.round and self.report and not self.report.ok and test_blamed(reply):
+            if self.round and self.report and not self.report.ok and test_blamed(reply) is not None:
                 return blamed_test_message(self.text, self.report), "tests"  # evidence, not "nothing changed"
             return NOTHING_CHANGED, "format"
         return None, ""
@@ -256,7 +256,7 @@ class TurnRun:
         """Every change a repair makes to the assistant's own tests is an event, named in the outcome."""
         if self.round == 0:
             return
-        why = test_blamed(reply)
+        why = test_blamed(reply) or ""
         for path in sorted(p for p in written if is_test_path(p) and before.get(p) is not None):
             old = before[path]
             for test, change in checks.changes(old.decode("utf-8", "replace") if old else None, written[path]):

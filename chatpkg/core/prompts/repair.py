@@ -211,9 +211,9 @@ def repair_message(problem: str, files: dict[str, str], all_files: dict[str, str
     return "\n\n".join(parts)
 
 
-def test_blamed(reply: str) -> str:
-    """The reason a repair gave on its ``TEST: <why>`` line (it says its own test is wrong), or ""."""
-    return next((line.split(":", 1)[1].strip() or "-" for line in reply.splitlines() if line.startswith("TEST:")), "")
+def test_blamed(reply: str) -> str | None:
+    """The reason a repair gave on its ``TEST: <why>`` line (it says its own test is wrong); None without one."""
+    return next((line.split(":", 1)[1].strip() for line in reply.splitlines() if line.startswith("TEST:")), None)
 
 
 def blamed_test_message(request: str, report: TestReport, shown: int = 3) -> str:
