@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from chatpkg.core.engine.diagnostics import (
     run_checks,
 )
 from chatpkg.core.models import embedded
+from tests.helpers import LoopbackServer, QuietHandler
 
 ENV = ("CHATPKG_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "OLLAMA_API_BASE")
 
@@ -117,16 +116,13 @@ def test_unreachable_provider(root: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "api_base" in provider["fix"]
 
 
-class FakeOllamaTags:
+class FakeOllamaTags(LoopbackServer):
     """GET /api/tags lists the pulled models."""
 
     def __init__(self, names: list[str]) -> None:
         body = json.dumps({"models": [{"name": n} for n in names]}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self.send_response(200 if self.path == "/api/tags" else 404)
                 self.send_header("Content-Type", "application/json")
@@ -134,13 +130,7 @@ class FakeOllamaTags:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_ollama_reachable_and_pulled(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

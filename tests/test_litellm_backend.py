@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from chatpkg.core.cancel import CancelToken, TurnCancelled  # noqa: E402
 from chatpkg.core.models import DEFAULT_CONTEXT_WINDOW, ModelError, Usage  # noqa: E402
 from chatpkg.core.models.litellm_backend import LiteLLMModel  # noqa: E402
+from tests.helpers import LoopbackServer, QuietHandler  # noqa: E402
 
 # litellm itself trips pydantic warnings (deprecations on every chunk, ReadOnly TypedDicts).
 pytestmark = [
@@ -53,7 +54,7 @@ def stall(deltas=("Hel",), seconds: float = 5.0, keepalive: bool = True) -> dict
     return {"kind": "stall", "deltas": list(deltas), "seconds": seconds, "keepalive": keepalive}
 
 
-class FakeProvider:
+class FakeProvider(LoopbackServer):
     """Serves POST /v1/chat/completions from a script; an empty script means ``ok()``."""
 
     def __init__(self) -> None:
@@ -63,11 +64,8 @@ class FakeProvider:
         self.lock = threading.Lock()
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -82,18 +80,11 @@ class FakeProvider:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base}/v1"
 
     def serve(self, h: BaseHTTPRequestHandler, step: dict) -> None:
         if step["kind"] == "status":

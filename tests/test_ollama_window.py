@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from chatpkg.core.models import DEFAULT_CONTEXT_WINDOW
 from chatpkg.core.models.litellm_backend import LiteLLMModel
+from tests.helpers import LoopbackServer, QuietHandler
 from tests.test_litellm_backend import MESSAGES, collect, litellm_loaded, pytestmark  # noqa: F401  (fixture, marks)
 
-class FakeOllama:
+class FakeOllama(LoopbackServer):
     """POST /api/show answers ``show`` (or ``show_status``); POST /api/chat streams one NDJSON reply."""
 
     def __init__(self, show: dict | None = None, show_status: int = 200) -> None:
@@ -21,11 +20,8 @@ class FakeOllama:
         self.requests: list[tuple[str, dict]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -48,17 +44,7 @@ class FakeOllama:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.requests]
