@@ -71,3 +71,16 @@ def test_a_red_suite_from_the_last_turn_is_said_plainly_before_the_request() -> 
     for other in (TestReport(errors=1, exit_code=2), TestReport(timed_out=True, seconds=30.0)):
         assert note in build_context("Add div.", FILES, [], last_tests=other.for_model(), edit_format="merge",
                                      budget=8000).messages[1]["content"]
+
+
+def test_a_file_that_holds_fenced_code_is_shown_whole() -> None:
+    from chatpkg.core.prompts.context import render_files
+    from chatpkg.core.workspace.edits import parse_edits
+
+    readme = "# calc\n\n```python\nfrom pkg.calc import add\nadd(1, 2)\n```\n\nThe end.\n"
+    files = {"README.md": readme, "pkg/calc.py": FILES["pkg/calc.py"]}
+    listing = render_files(files)
+
+    assert "README.md\n````\n# calc" in listing and "pkg/calc.py\n```\ndef add" in listing
+    # read back the way a reply is read, each file comes out whole: the README's own fence did not end it
+    assert {e.path: e.content for e in parse_edits(listing)} == files

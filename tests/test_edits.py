@@ -109,6 +109,9 @@ def test_crlf_reply_and_indented_fence() -> None:
 def test_markdown_file_with_nested_fences() -> None:
     readme = "# Title\n\n```python\nprint(1)\n```\n\nEnd.\n"
     assert parse_edits(f"README.md\n```markdown\n{readme}```\n") == [whole("README.md", readme)]
+    # the way chatpkg shows such a file (a longer fence), answered back the same way
+    assert parse_edits(f"README.md\n````\n{readme}````\n\nb.py\n```\nB = 1\n```\n") == [
+        whole("README.md", readme), whole("b.py", "B = 1\n")]
 
 
 def test_prose_and_urls_are_not_paths() -> None:

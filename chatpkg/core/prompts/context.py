@@ -142,8 +142,19 @@ def system_prompt(edit_format: str, program: str | None = None) -> str:
     return "\n".join([ROLE, how, RULES])
 
 
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any backtick run in ``text`` (CommonMark's rule), so a file
+    that holds fenced code itself (a README's example) is shown whole, not cut at its first fence."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def render_files(files: dict[str, str]) -> str:
-    return "\n".join(f"{path}\n```\n{text.rstrip()}\n```\n" for path, text in files.items())
+    blocks = []
+    for path, text in files.items():
+        fence = fence_for(text)
+        blocks.append(f"{path}\n{fence}\n{text.rstrip()}\n{fence}\n")
+    return "\n".join(blocks)
 
 
 def _mentioned(request: str, files: dict[str, str]) -> set[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 
 from chatpkg.core.models import Message
+from chatpkg.core.prompts.context import fence_for
 
 TESTER_SYSTEM = """\
 You write pytest checks for one step of a Python project. You see the request and the code's \
@@ -49,7 +50,9 @@ def interface(files: dict[str, str], limit: int = 40) -> str:
             continue
         lines = _signatures(text)
         if lines:
-            parts.append(f"{path}\n```python\n" + "\n".join(lines[:limit]) + "\n```")
+            shown = "\n".join(lines[:limit])
+            fence = fence_for(shown)
+            parts.append(f"{path}\n{fence}python\n{shown}\n{fence}")
     return "\n\n".join(parts) or "(no Python code yet)"
 
 

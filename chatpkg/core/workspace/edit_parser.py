@@ -244,19 +244,20 @@ class _Parser:
         lang, info_path = _parse_info(fence.info)
         path = info_path or self._path_above(i)
         markdown = lang in _MARKDOWN_LANGS or (path or "").lower().endswith((".md", ".markdown"))
-        nested, j = 0, i + 1
+        inner: _Fence | None = None  # a Markdown file's own code block, open inside this one
+        j = i + 1
         while j < len(self.lines):
             line = self.lines[j]
             if _SEARCH.match(line):
                 return self._sr_fence(i + 1, j, fence, path)
-            inner = _open_fence(line) if markdown else None
-            if fence.closes(line):
-                if nested == 0:
-                    self._finish(fence, lang, path, self.lines[i + 1 : j], True)
-                    return j + 1
-                nested -= 1
-            elif inner is not None and inner.info and inner.char == fence.char:
-                nested += 1
+            if inner is not None:
+                inner = None if inner.closes(line) else inner
+            elif fence.closes(line):
+                self._finish(fence, lang, path, self.lines[i + 1 : j], True)
+                return j + 1
+            elif markdown:
+                opened = _open_fence(line)
+                inner = opened if opened is not None and opened.info and opened.char == fence.char else None
             j += 1
         self._finish(fence, lang, path, self.lines[i + 1 :], False)
         return j
