@@ -157,6 +157,9 @@ def test_compare_prints_two_runs_side_by_side(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["pass", "rate"] and "50.0%" in line and "0.0%" in line for line in lines)
     assert "  t1 case 0: passed -> failed" in lines
     assert not any(line.startswith("same cases") for line in lines)  # both scored t1 and t3
+    table = [line for line in lines if " case " not in line]
+    assert len({len(line) for line in table}) == 1, table  # every row's columns line up, long labels too
+    assert any(line.startswith("turns with candidates ") for line in table)
 
 
 def test_compare_of_a_partial_run_also_rates_the_cases_both_scored(tmp_path: Path) -> None:

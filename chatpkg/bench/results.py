@@ -208,22 +208,23 @@ def format_comparison(a: list[dict[str, Any]], b: list[dict[str, Any]], names: t
     sa, sb = summarise(a), summarise(b)
     values = [str(v) for summary in (sa, sb) for v in summary.config.values()]
     width = max(24, *(len(text) + 2 for text in [*names, *values]))
-    yield f"{'':<16}{names[0]:>{width}}{names[1]:>{width}}"
+    label = max(16, *(len(text) + 1 for text in [*CONFIG_KEYS, *MEASURES]))  # "turns with candidates"
+    yield f"{'':<{label}}{names[0]:>{width}}{names[1]:>{width}}"
     for key in CONFIG_KEYS:
-        yield f"{key:<16}{sa.config.get(key)!s:>{width}}{sb.config.get(key)!s:>{width}}"
-    yield f"{'pass rate':<16}{_percent(sa.passed, sa.run):>{width}}{_percent(sb.passed, sb.run):>{width}}"
+        yield f"{key:<{label}}{sa.config.get(key)!s:>{width}}{sb.config.get(key)!s:>{width}}"
+    yield f"{'pass rate':<{label}}{_percent(sa.passed, sa.run):>{width}}{_percent(sb.passed, sb.run):>{width}}"
     for category in sorted(set(sa.by_category) | set(sb.by_category)):
         left = _percent(*sa.by_category.get(category, (0, 0)))
         right = _percent(*sb.by_category.get(category, (0, 0)))
-        yield f"  {category:<14}{left:>{width}}{right:>{width}}"
+        yield f"  {category:<{label - 2}}{left:>{width}}{right:>{width}}"
     scored_a, scored_b = _scored(a), _scored(b)
     shared = scored_a.keys() & scored_b.keys()
     if shared != scored_a.keys() or shared != scored_b.keys():  # a partial run: compare like with like
         left, right = (_percent(sum(run[k] == "passed" for k in shared), len(shared)) for run in (scored_a, scored_b))
-        yield f"{'same cases':<16}{left:>{width}}{right:>{width}}"
+        yield f"{'same cases':<{label}}{left:>{width}}{right:>{width}}"
     for name in MEASURES:
         left, right = sa.means.get(name), sb.means.get(name)
-        yield f"{name:<16}{_fmt(left):>{width}}{_fmt(right):>{width}}"
+        yield f"{name:<{label}}{_fmt(left):>{width}}{_fmt(right):>{width}}"
     status_a = {case_key(r): r.get("status") for r in a}
     status_b = {case_key(r): r.get("status") for r in b}
     for key in sorted(set(status_a) & set(status_b), key=_natural):
