@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 from helpers import whole
 
 from chatpkg.bench import humaneval, mtpb
-from chatpkg.bench.results import ResultsFile, read_records
+from chatpkg.bench.results import ResultsFile, format_comparison, read_records
 from chatpkg.cli import main
 from chatpkg.core.models import ScriptedModel
 
@@ -215,6 +215,16 @@ def test_humaneval_repair_arm_repairs_on_the_assistants_own_tests(tmp_path: Path
     assert "tests/test_solution.py" in first_request and "raise NotImplementedError" in first_request
     assert "test_shout" in model.asked[1][-1]["content"]  # the repair round shows its own failing test
     assert all("ZQX" not in m["content"] for request in model.asked for m in request)
+
+
+def test_compare_lists_the_changed_cases_in_the_order_of_their_numbers() -> None:
+    ids = ["HumanEval/10", "HumanEval/9", "HumanEval/100", "HumanEval/2"]
+    before = [{"id": i, "case": 0, "status": "passed"} for i in ids]
+    after = [{"id": i, "case": 0, "status": "failed"} for i in ids]
+
+    changed = [line.split()[0] for line in format_comparison(before, after, ("a", "b")) if " -> " in line]
+
+    assert changed == ["HumanEval/2", "HumanEval/9", "HumanEval/10", "HumanEval/100"]
 
 
 def test_humaneval_hidden_tests_time_out(tmp_path: Path) -> None:

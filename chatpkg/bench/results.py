@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 from collections import defaultdict
@@ -237,9 +238,11 @@ def _scored(records: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
     return {case_key(r): r["status"] for r in records if r.get("status") in ("passed", "failed")}
 
 
-def _natural(key: tuple[str, int]) -> tuple[int, str, int]:
-    """Problem ids in numeric order where they are numbers ("2" before "10")."""
-    return (int(key[0]) if key[0].isdigit() else 1 << 30, key[0], key[1])
+def _natural(key: tuple[str, int]) -> tuple[list[tuple[int, str]], int]:
+    """Problem ids with their numbers in numeric order ("2" before "10", "HumanEval/9" before
+    "HumanEval/10")."""
+    parts = [(int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"(\d+)", key[0]) if p]
+    return parts, key[1]
 
 
 def _fmt(value: float | None) -> str:
