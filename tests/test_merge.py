@@ -360,3 +360,15 @@ def test_a_main_guard_in_a_program_step_is_unwrapped() -> None:
     assert unwrap_main_guard("x = 1\n") == "x = 1\n"
     guarded_else = 'if __name__ == "__main__":\n    run()\nelse:\n    pass\n'
     assert unwrap_main_guard(guarded_else) == guarded_else  # not a plain guard: left alone
+
+
+def test_a_pathless_block_has_a_home_only_when_exactly_one_file_defines_its_names() -> None:
+    from chatpkg.core.workspace.merge import home_file
+
+    files = {"pkg/a.py": "def f():\n    pass\n\n\ndef g():\n    pass\n", "pkg/b.py": "def g():\n    pass\n",
+             "README.md": "def f():\n"}
+    assert home_file(files, "def f():\n    return 1\n") == "pkg/a.py"
+    assert home_file(files, "import os\n\n\ndef f():\n    return os.sep\n\n\ndef g():\n    return 2\n") == "pkg/a.py"
+    assert home_file(files, "def g():\n    return 2\n") is None  # two files define g
+    assert home_file(files, "def h():\n    return 2\n") is None  # nobody does
+    assert home_file(files, "print(1)\n") is None  # defines nothing

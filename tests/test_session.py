@@ -323,3 +323,21 @@ def test_tokens_counts_what_the_next_turn_sends_also_in_a_program_session(root: 
 
     assert f"about {before} tokens" in shown and before > no_program  # the program hint is counted
     assert model.asked[0] == expected  # the turn sent exactly what next_context built
+
+
+def test_a_block_without_a_path_goes_to_the_one_file_that_defines_its_names(root: Path) -> None:
+    # The embedded model, given a short system prompt, sent its HumanEval answers as a bare
+    # ```python block; a block that restates a function of exactly one file can only mean that file.
+    fixed = "Here it is:\n```python\ndef add(a, b):\n    return int(a) + int(b)\n```\n"
+    new_name = "```python\ndef mul(a, b):\n    return a * b\n```\n"
+    session, model = make_session(root, [ADD_REPLY, fixed, new_name], edit_format="merge", max_repairs=0)
+    run(session, "Add add(a, b) in pkg/calc.py with a test.")
+
+    events = run(session, "Make add accept numeric strings.")
+
+    assert (root / "pkg/calc.py").read_text() == "def add(a, b):\n    return int(a) + int(b)\n"
+    assert [e.outcome for e in events if e.kind == "turn_end"] == ["committed"]
+    events = run(session, "Add mul(a, b).")  # a new name has no home: the model is asked for the path
+    rejected = [e.reason for e in events if e.kind == "edits_rejected"]
+    assert rejected and "without a file path" in rejected[0]
+    assert "def mul" not in (root / "pkg/calc.py").read_text()

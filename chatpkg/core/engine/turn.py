@@ -43,7 +43,7 @@ from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.workspace import Workspace
 from chatpkg.core.workspace.edits import EditError, FileEdit, UnsafePath, apply_edits, current_files, parse_edits
-from chatpkg.core.workspace.merge import unwrap_main_guard
+from chatpkg.core.workspace.merge import home_file, unwrap_main_guard
 from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
@@ -215,7 +215,8 @@ class TurnRun:
         root = self.s.workspace.root
         try:
             settings = self.s.settings
-            edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program)
+            edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program,
+                                home=lambda code: home_file(self.s.workspace.text_files(), code))
             if settings.program:
                 edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
                          else e for e in edits]

@@ -9,6 +9,7 @@ session can send it back verbatim and get a corrected reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["EditError", "FileEdit", "MalformedReply", "NoEdits", "parse_edits"]
@@ -301,21 +302,28 @@ class _Parser:
             self.edits.append(FileEdit(_normalise(path), kind, content=_file_text(body)))
 
 
-def parse_edits(reply: str, *, edit_format: str = "whole", default_path: str | None = None) -> list[FileEdit]:
+def parse_edits(
+    reply: str, *, edit_format: str = "whole", default_path: str | None = None,
+    home: Callable[[str], str | None] | None = None,
+) -> list[FileEdit]:
     """Every edit in the reply, in reply order; raises rather than guess at intent.
 
     With ``edit_format="merge"`` a fenced block for a file is a "merge" edit (only the
     new or changed code, merged by name when applied) instead of a "whole" one;
     SEARCH/REPLACE blocks stay "replace" edits in every format. In the merge format,
     a reply whose only code is Python blocks without a path is merged into
-    ``default_path`` (the session's program), when there is one."""
+    ``default_path`` (the session's program), when there is one; else each block into
+    the file ``home`` names for it (the one file that already defines what the block
+    defines), when it names one for every block."""
     parser = _Parser(reply, merge=edit_format == "merge")
     edits = parser.run()
     if edits:
         return edits
-    code = [(body, closed) for lang, body, closed in parser.pathless if lang in _CODE_LANGS]
-    if code and default_path and parser.merge and all(closed for _, closed in code):
-        return [FileEdit(_normalise(default_path), "merge", content=_file_text(body)) for body, _ in code]
+    code = [(_file_text(body), closed) for lang, body, closed in parser.pathless if lang in _CODE_LANGS]
+    if code and parser.merge and all(closed for _, closed in code):
+        paths = [default_path or (home(text) if home else None) for text, _ in code]
+        if all(paths):
+            return [FileEdit(_normalise(str(path)), "merge", content=text) for path, (text, _) in zip(paths, code)]
     if code:
         raise MalformedReply(
             "Your reply has a code block without a file path, so no file was changed. "

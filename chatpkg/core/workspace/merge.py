@@ -240,6 +240,17 @@ def top_level_names(source: str) -> set[str]:
     return {s.name for s in tree.body if isinstance(s, (*_FUNCS, ast.ClassDef))}
 
 
+def home_file(files: dict[str, str], code: str) -> str | None:
+    """Where a Python block sent without its path belongs: the one Python file that already
+    defines every function and class the block defines. None when the block defines none, or
+    when no file or more than one does (then the model is asked for the path)."""
+    names = top_level_names(code)
+    if not names:
+        return None
+    homes = [path for path, text in files.items() if is_python_path(path) and names <= top_level_names(text)]
+    return homes[0] if len(homes) == 1 else None
+
+
 def bound_names(source: str) -> set[str]:
     """Every name the module binds when it runs: defs, classes, imports, assignments."""
     try:
