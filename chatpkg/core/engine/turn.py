@@ -6,6 +6,7 @@ taking plain values, and each yields the events it produces.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import traceback
@@ -215,8 +216,9 @@ class TurnRun:
         root = self.s.workspace.root
         try:
             settings = self.s.settings
+            files = functools.cache(self.s.workspace.text_files)  # read once, and only for a block without a path
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program,
-                                home=lambda code: home_file(self.s.workspace.text_files(), code))
+                                home=lambda code: home_file(files(), code))
             if settings.program:
                 edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
                          else e for e in edits]
