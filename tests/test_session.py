@@ -21,6 +21,7 @@ from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.models import Message, Model, ModelError, ScriptedModel, Usage
+from chatpkg.core.prompts.context import EXAMPLE_PATH
 from chatpkg.core.runner import TestReport
 
 MUL_SRC = ADD_SRC + "\n\ndef mul(a, b):\n    return a * b\n"
@@ -341,3 +342,32 @@ def test_a_block_without_a_path_goes_to_the_one_file_that_defines_its_names(root
     rejected = [e.reason for e in events if e.kind == "edits_rejected"]
     assert rejected and "without a file path" in rejected[0]
     assert "def mul" not in (root / "pkg/calc.py").read_text()
+
+
+def test_code_sent_to_the_format_examples_file_goes_to_the_file_that_defines_it(root: Path) -> None:
+    # A HumanEval candidate sampled at temperature 0.8 wrote its answer under the system prompt's
+    # example path; the file it created scored nothing and stayed behind as an empty folder.
+    copied = f"{EXAMPLE_PATH}\n```python\ndef add(a, b):\n    return int(a) + int(b)\n```\n"
+    new_name = f"{EXAMPLE_PATH}\n```python\ndef mul(a, b):\n    return a * b\n```\n"
+    session, model = make_session(root, [ADD_REPLY, copied, new_name], edit_format="merge", max_repairs=0)
+    run(session, "Add add(a, b) in pkg/calc.py with a test.")
+
+    events = run(session, "Make add accept numeric strings.")
+
+    assert (root / "pkg/calc.py").read_text() == "def add(a, b):\n    return int(a) + int(b)\n"
+    assert not (root / EXAMPLE_PATH).parent.exists()
+    assert [e.outcome for e in events if e.kind == "turn_end"] == ["committed"]
+    events = run(session, "Add mul(a, b).")  # no file defines mul: the model is told the path is the example's
+    rejected = [e.reason for e in events if e.kind == "edits_rejected"]
+    assert rejected and "example in the instructions" in rejected[0]
+    assert not (root / EXAMPLE_PATH).exists()
+
+
+def test_the_format_examples_path_stands_when_the_request_names_it(root: Path) -> None:
+    shapes = f"{EXAMPLE_PATH}\n```python\ndef add(a, b):\n    return a + b\n```\n"
+    session, model = make_session(root, [ADD_REPLY, shapes], edit_format="merge", max_repairs=0)
+    run(session, "Add add(a, b) in pkg/calc.py with a test.")
+
+    run(session, f"Copy add into {EXAMPLE_PATH}.")
+
+    assert (root / EXAMPLE_PATH).read_text() == "def add(a, b):\n    return a + b\n"

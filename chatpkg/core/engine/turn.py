@@ -10,7 +10,7 @@ import functools
 import re
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -37,13 +37,21 @@ from chatpkg.core.engine.events import (
 )
 from chatpkg.core.engine.team import Team
 from chatpkg.core.models import Message, Model, ModelError, Usage
-from chatpkg.core.prompts.context import without_example
+from chatpkg.core.prompts.context import EXAMPLE_PATH, without_example
 from chatpkg.core.prompts.repair import blamed_test_message, repair_message, test_blamed
 from chatpkg.core.prompts.runaway import RunawayGuard
 from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.workspace import Workspace
-from chatpkg.core.workspace.edits import EditError, FileEdit, UnsafePath, apply_edits, current_files, parse_edits
+from chatpkg.core.workspace.edits import (
+    EditError,
+    FileEdit,
+    MalformedReply,
+    UnsafePath,
+    apply_edits,
+    current_files,
+    parse_edits,
+)
 from chatpkg.core.workspace.merge import home_file, unwrap_main_guard
 from chatpkg.core.workspace.secrets import is_secret
 
@@ -55,6 +63,24 @@ def _as_program_step(code: str, request: str) -> str:
     """A step of the session's program as it should be merged: without the hint's example line
     (which a small model copies) and without a ``__main__`` guard (whose prints would come last)."""
     return unwrap_main_guard(without_example(code, request))
+
+
+def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]], request: str) -> list[FileEdit]:
+    """Edits addressed to the format example's file, which a sampled reply sometimes copies, sent to
+    the one file that defines their code. The path stands when the repository has that file or the
+    request names it; an edit with no such home is refused with the reason."""
+    if EXAMPLE_PATH in request or not any(e.path == EXAMPLE_PATH for e in edits) or EXAMPLE_PATH in files():
+        return edits
+    placed = []
+    for edit in edits:
+        home = home_file(files(), edit.content) if edit.path == EXAMPLE_PATH and edit.kind != "replace" else None
+        if edit.path == EXAMPLE_PATH and home is None:
+            raise MalformedReply(
+                f"{EXAMPLE_PATH} is the file of the example in the instructions, not a file of this repository. "
+                "Put the path of the repository's file the code belongs in on the line before its code block."
+            )
+        placed.append(replace(edit, path=home) if home else edit)
+    return placed
 
 
 def _user_tests(session: Session) -> set[str]:
@@ -219,6 +245,7 @@ class TurnRun:
             files = functools.cache(self.s.workspace.text_files)  # read once, and only for a block without a path
             edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program,
                                 home=lambda code: home_file(files(), code))
+            edits = _off_the_example(edits, files, self.text)
             if settings.program:
                 edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
                          else e for e in edits]

@@ -34,11 +34,15 @@ The shape of each edit (placeholders in angle brackets):
 ```
 """
 
-DIFF_FORMAT = """\
+# The file the format examples edit. A model that copies it (seen at temperature 0.8) is sent
+# to the file the code belongs in (``engine/turn.py``), so the name must stay in one place.
+EXAMPLE_PATH = "geometry/shapes.py"
+
+DIFF_FORMAT = f"""\
 # How to edit files
 Change files with SEARCH/REPLACE blocks. Write the file path on a line by itself, then the block. Example, from another project (its file is not in this repository):
 
-geometry/shapes.py
+{EXAMPLE_PATH}
 ```python
 <<<<<<< SEARCH
 def square_area(side):
@@ -74,11 +78,11 @@ the top.
 - Never repeat unchanged code, and never write "..." or "rest unchanged".
 """
 
-MERGE_EXAMPLE = """\
+MERGE_EXAMPLE = f"""\
 Example, from another project (its file is not in this repository): to change `square_area` and add \
-`circle_area` in geometry/shapes.py, write:
+`circle_area` in {EXAMPLE_PATH}, write:
 
-geometry/shapes.py
+{EXAMPLE_PATH}
 ```python
 def square_area(side):
     return side * side
