@@ -95,6 +95,18 @@ def test_candidates_are_tried_until_one_passes_every_check(root: Path) -> None:
     assert len(model.replies) == 1  # the third candidate was never asked for
 
 
+def test_a_candidate_put_back_leaves_no_folder_it_made(root: Path) -> None:
+    # A put-back candidate's new file was removed but its new folder stayed, empty, in the workspace.
+    wrong_elsewhere = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n", "pkg/extra/util.py": "X = 1\n"})
+    session, _ = make_session(root, [wrong_elsewhere, checks_reply(), GOOD], team="coder+tester", candidates=2,
+                              max_repairs=0)
+
+    events = run(session, REQUEST)
+
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert not (root / "pkg" / "extra").exists() and (root / "pkg").is_dir()
+
+
 def test_ties_go_to_the_result_more_candidates_agree_on() -> None:
     a = Tried(0, "r0", frozenset({"t::a", "t::b"}), 1, True)
     b = Tried(1, "r1", frozenset({"t::a", "t::c"}), 1, True)

@@ -306,6 +306,16 @@ class Workspace:
             path = self.root / rel
             if path.is_file() or path.is_symlink():
                 path.unlink()
+                self._prune_empty_folders(path.parent)
+
+    def _prune_empty_folders(self, folder: Path) -> None:
+        """Remove the folders a removed file leaves empty, up to the workspace's root."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()  # only ever an empty folder
+            except OSError:
+                return
+            folder = folder.parent
 
     @_serialized
     def snapshot(self, sha: str, *, max_bytes: int = 2 * 1024 * 1024) -> tuple[dict[str, str], dict[str, str], bool]:
