@@ -7,6 +7,7 @@ from pathlib import Path
 import git
 
 from chatpkg.core.engine.checks import vet
+from chatpkg.core.engine.examples import as_tests, examples
 from chatpkg.core.engine.events import (
     CandidateChosen,
     CandidateTried,
@@ -244,8 +245,6 @@ STUB = ('def triple(x):\n    """Three times x.\n\n    >>> triple(2)\n    6\n    
 
 
 def test_docstring_examples_become_checks_word_for_word() -> None:
-    from chatpkg.core.engine.examples import as_tests, examples
-
     found = examples({"pkg/maths.py": STUB})
     assert [(e.module, e.expr, e.want) for e in found] == [("pkg.maths", "triple(2)", "6"),
                                                           ("pkg.maths", "triple(0.5)", "1.5")]
@@ -268,3 +267,29 @@ def test_a_stubs_examples_pick_the_candidate(root: Path) -> None:
     assert written[0].path == "tests/test_turn1_examples.py" and len(written[0].tests) == 2
     chosen = next(e for e in events if isinstance(e, CandidateChosen))
     assert chosen.candidate == 1 and ended(events).tests == "3 passed"
+
+
+def test_the_coder_alone_with_candidates_chooses_by_the_docstrings_examples(root: Path) -> None:
+    wrong = whole({"pkg/maths.py": "def triple(x):\n    return x + 4\n"})  # right for 2, wrong for 0.5
+    good = whole({"pkg/maths.py": "def triple(x):\n    return 3 * x\n"})
+    session, model = make_session(root, [wrong, good], team="coder", candidates=2, max_repairs=0)
+    (root / "pkg" / "maths.py").write_text(STUB)
+
+    events = run(session, "Implement triple in pkg/maths.py as its docstring says.")
+
+    assert [e.path for e in events if isinstance(e, ChecksWritten)] == ["tests/test_turn1_examples.py"]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert [e.role for e in events if isinstance(e, ModelReply)] == ["coder", "coder"]  # no tester asked
+    assert (root / "pkg" / "maths.py").read_text() == "def triple(x):\n    return 3 * x\n"
+
+
+def test_examples_stated_on_one_line_become_checks() -> None:
+    doc = (
+        'def fly(q, w):\n    """Whether q flies.\n\n    Example:\n    fly([1, 2], 5) ➞ False\n'
+        "    fly([3], 5) should return True.\n    fly(q, w) => True when q is balanced\n"
+        '    fly([1], 1) = 3 is a definition, not an example\n    >>> round(fly([2], 2), 1)  # a comment\n    1.0\n    """\n'
+    )
+    found = [(e.expr, e.want) for e in examples({"pkg/air.py": doc})]
+
+    assert found == [("round(fly([2], 2), 1)", "1.0"), ("fly([1, 2], 5)", "False"), ("fly([3], 5)", "True")]
+    assert "assert round(fly([2], 2), 1) == pytest.approx(1.0)" in as_tests(examples({"pkg/air.py": doc}))

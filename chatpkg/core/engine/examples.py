@@ -1,18 +1,31 @@
-"""Checks chatpkg writes itself: the examples a docstring states (``>>> f(3)`` then ``6``).
+"""Checks chatpkg writes itself: the examples a docstring states.
 
 They are the surest checks there are, the user's own words turned into
-asserts without a model in between: the tester's file gets them when its
-team includes a tester. Only one-line examples whose result is a Python
-literal become checks; anything else is left to the tester.
+asserts without a model in between. A turn writes them as a test file when
+its team has a tester or samples candidates (``engine/team.py``). Two ways of writing an example are read:
+
+- a doctest, ``>>> f(3)`` and ``6`` on the next line;
+- a stated call and its result on one line: ``f(3) == 6``, ``f(3) -> 6``,
+  ``f(3) => 6``, ``f(3) ➞ 6``, ``f(3) returns 6``, ``f(3) should return 6.``;
+  here every argument must be a literal, so prose such as ``is_happy(a) =>
+  False`` is not mistaken for code, and a lone ``=`` does not count: it states
+  a definition (``tri(1) = 3``) more often than an example.
+
+Only one-line examples whose result is a Python literal become checks;
+anything else is left to the tester.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
+# What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
+STATED = re.compile(r"\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
 
 
 @dataclass(frozen=True)
@@ -44,10 +57,78 @@ def _of(module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Examp
     doc = ast.get_docstring(node) or ""
     found = []
     for match in EXAMPLE.finditer(doc):
-        expr, want = match["expr"].strip(), match["want"].strip()
-        if _literal(want) and _calls(expr, node.name):
+        expr, want = _code(match["expr"]), match["want"].strip()
+        if expr and _literal(want) and _calls(expr, node.name):
             found.append(Example(module, node.name, expr, want))
+    for line in doc.splitlines():
+        if not line.lstrip().startswith(">>>"):
+            found += [Example(module, node.name, expr, want) for expr, want in _stated(line, node.name)]
     return found
+
+
+def _code(expr: str) -> str | None:
+    """The expression as written, without a trailing comment (which would swallow the assert's ``==``)."""
+    expr = expr.strip()
+    try:
+        ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+    tokens = tokenize.generate_tokens(io.StringIO(expr).readline)
+    comment = next((t.start[1] for t in tokens if t.type == tokenize.COMMENT), None)
+    return expr if comment is None else expr[:comment].rstrip()
+
+
+def _stated(line: str, name: str) -> list[tuple[str, str]]:
+    """The calls of ``name`` on a line that state their result: ``f(3) == 6`` gives ``("f(3)", "6")``."""
+    found = []
+    for start in (m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\(", line)):
+        end = _closing(line, start + len(name))
+        if end is None:
+            continue
+        expr = _code(line[start:end]) or ""
+        match = STATED.match(line, end)
+        want = _result(match["want"]) if match else None
+        if want is not None and _literal_call(expr):
+            found.append((expr, want))
+    return found
+
+
+def _closing(line: str, opening: int) -> int | None:
+    """The index just past the parenthesis that closes the one at ``opening``, ignoring those in strings."""
+    depth, quote = 0, ""
+    for index in range(opening, len(line)):
+        char = line[index]
+        if quote:
+            quote = "" if char == quote and line[index - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def _result(text: str) -> str | None:
+    """The stated result: the rest of the line, without the period that ends a sentence, as a literal."""
+    text = text.strip()
+    for candidate in (text.rstrip(".").rstrip(), text):
+        if candidate and _literal(candidate):
+            return candidate
+    return None
+
+
+def _literal_call(expr: str) -> bool:
+    """A call whose arguments are all literals (prose like ``f(a)`` names no value)."""
+    try:
+        call = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return False
+    if not isinstance(call, ast.Call) or call.keywords:
+        return False
+    return all(_literal(ast.unparse(arg)) for arg in call.args)
 
 
 def _literal(text: str) -> bool:

@@ -85,11 +85,15 @@ class Team:
     # --- the tester ------------------------------------------------------------------
 
     def write_checks(self) -> Iterator[Event]:
-        """Once per turn, after the first code that applies: the tester's checks, vetted, written."""
-        if not self.tester or self.checks_written:
+        """Once per turn, after the first code that applies: the docstring examples as checks when the
+        team has a tester or samples candidates (they are what candidates are chosen by), then the
+        tester's checks, vetted, written."""
+        if self.checks_written or not (self.tester or self.run.s.settings.candidates > 0):
             return
         self.checks_written = True
         yield from self._write_examples()
+        if not self.tester:
+            return
         run = self.run
         path = checks.checks_path(run.turn)
         messages = tester_messages(run.text, run.s.workspace.text_files(), path, self.analysis)
