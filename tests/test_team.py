@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import git
+import pytest
 
 from chatpkg.core.engine.checks import vet
 from chatpkg.core.engine.examples import as_tests, examples
@@ -71,6 +72,27 @@ def test_checks_that_cannot_fail_or_do_not_parse_are_rejected_with_the_reason() 
     assert "cannot fail" in vetted.rejected["test_true"] and "no assert" in vetted.rejected["test_nothing"]
     broken = vet("def test_x(:\n")
     assert broken.tests == () and "not valid Python" in broken.rejected["*"]
+
+
+def test_a_test_with_several_checks_becomes_one_test_per_check() -> None:
+    # The embedded model's tester puts every assert in one function; its first wrong expectation hid
+    # the rest, and every candidate failed "the" check alike (HumanEval/0-2 with the team).
+    vetted = vet(
+        "import pytest\nfrom pkg.calc import double\n\n\ndef test_double():\n    x = 3\n    assert double(x) == 6\n"
+        "    assert double(0) == 1\n    for n in (1, 2):\n        assert double(n) == 2 * n\n"
+        "    with pytest.raises(TypeError):\n        double(None)\n    assert True\n\n\n"
+        "@pytest.mark.parametrize('n', [1])\ndef test_kept_whole(n):\n    assert double(n) == 2\n    assert n\n"
+    )
+
+    assert vetted.tests == ("test_double_1", "test_double_2", "test_double_3", "test_double_4", "test_kept_whole")
+    assert "cannot fail" in vetted.rejected["test_double_5"]
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(compile(vetted.source.replace("from pkg.calc import double", "double = lambda v: 2 * v"), "t", "exec"),
+         namespace)
+    namespace["test_double_1"]()  # x = 3 is set up again before each check that follows it
+    with pytest.raises(AssertionError):
+        namespace["test_double_2"]()
+    namespace["test_double_3"]()  # the loop is one check, run whole
 
 
 def test_a_tester_reply_that_is_not_python_is_rejected_and_the_turn_goes_on(root: Path) -> None:

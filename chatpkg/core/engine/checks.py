@@ -10,6 +10,7 @@ is rejected before it runs and never counted as evidence.
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -43,11 +44,13 @@ class Vetted:
 
 
 def vet(source: str) -> Vetted:
-    """Keep the test functions that can fail; reject the rest (and the whole file when it does not parse)."""
+    """Keep the test functions that can fail, one check each; reject the rest (and the whole file when
+    it does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         return Vetted("", (), {"*": f"not valid Python ({exc.msg}, line {exc.lineno})"})
+    tree.body = [part for n in tree.body for part in _one_check_each(n, tree)]
     rejected = {}
     for node in _tests(tree):
         reason = _cannot_fail(node)
@@ -58,6 +61,34 @@ def vet(source: str) -> Vetted:
     if not kept:
         return Vetted("", (), rejected or {"*": "no test functions"})
     return Vetted(ast.unparse(tree) + "\n", kept, rejected)
+
+
+def _one_check_each(node: ast.stmt, tree: ast.Module) -> list[ast.stmt]:
+    """A test function with several checks as one test per check, each with the statements before it.
+
+    A small model puts all its asserts in one function, so the first wrong expectation hides every
+    later one: split, each check is its own evidence, and candidates are told apart by how many they
+    pass. A check is a top-level statement of the body that asserts (an ``assert``, a loop holding
+    asserts, ``with pytest.raises``); the others (setup) go before every check that follows them.
+    Decorated tests (parametrize, fixtures by marks) stay whole."""
+    if not _is_test_function(node) or node.decorator_list:  # type: ignore[union-attr]
+        return [node]
+    test: ast.FunctionDef | ast.AsyncFunctionDef = node  # type: ignore[assignment]
+    checks = [i for i, stmt in enumerate(test.body) if _asserts(stmt)]
+    names = [f"{test.name}_{k}" for k in range(1, len(checks) + 1)]
+    if len(checks) < 2 or set(names) & {n.name for n in _tests(tree)}:
+        return [test]
+    parts = []
+    for name, index in zip(names, checks):
+        setup = [stmt for stmt in test.body[:index] if not _asserts(stmt)]
+        part = copy.deepcopy(test)
+        part.name, part.body = name, copy.deepcopy([*setup, test.body[index]])
+        parts.append(part)
+    return parts
+
+
+def _asserts(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Assert) for n in ast.walk(stmt)) or _expects_error(stmt)
 
 
 def _is_test_function(node: ast.stmt) -> bool:
