@@ -8,7 +8,7 @@ import git
 import pytest
 
 from chatpkg.core.engine.checks import vet
-from chatpkg.core.engine.examples import as_tests, examples
+from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.engine.events import (
     CandidateChosen,
     CandidateTried,
@@ -23,7 +23,7 @@ from chatpkg.core.engine.team import Tried, choose
 from chatpkg.core.engine.transcript import read_transcript
 from tests.helpers import make_session, run, whole
 
-REQUEST = "Add double(x) in pkg/calc.py returning 2 * x. For example double(3) == 6."
+REQUEST = "Add double(x) in pkg/calc.py returning 2 * x; for example, 3 doubled is 6."
 GOOD = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n"})
 WRONG = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n"})  # right for x == 2 only
 CHECKS = ("from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 6\n\n\n"
@@ -315,3 +315,18 @@ def test_examples_stated_on_one_line_become_checks() -> None:
 
     assert found == [("round(fly([2], 2), 1)", "1.0"), ("fly([1, 2], 5)", "False"), ("fly([3], 5)", "True")]
     assert "assert round(fly([2], 2), 1) == pytest.approx(1.0)" in as_tests(examples({"pkg/air.py": doc}))
+
+
+def test_calls_the_request_states_become_checks_of_the_functions_the_code_defines(root: Path) -> None:
+    request = "Add double(x) in pkg/calc.py: `double(3)` gives `6`, and double(0.5) should return 1.0."
+    wrong = whole({"pkg/calc.py": "def double(x):\n    return x + 3\n"})  # right for 3, wrong for 0.5
+    session, _ = make_session(root, [wrong, GOOD], team="coder", candidates=1, max_repairs=0)
+
+    events = run(session, request)
+
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.tests == ["test_request_example_double_1", "test_request_example_double_2"]
+    assert "assert double(0.5) == pytest.approx(1.0)" in (root / written.path).read_text()
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert ended(events).tests == "3 passed"  # the scaffold's test and the two examples
+    assert [(e.expr, e.want) for e in stated_in("f(a) gives 2; g(1) gives 2", {"m.py": "def f(a):\n    pass\n"})] == []

@@ -1,4 +1,4 @@
-"""Checks chatpkg writes itself: the examples a docstring states.
+"""Checks chatpkg writes itself: the examples a docstring or the request states.
 
 They are the surest checks there are, the user's own words turned into
 asserts without a model in between. A turn writes them as a test file when
@@ -11,8 +11,10 @@ its team has a tester or samples candidates (``engine/team.py``). Two ways of wr
   False`` is not mistaken for code, and a lone ``=`` does not count: it states
   a definition (``tri(1) = 3``) more often than an example.
 
-Only one-line examples whose result is a Python literal become checks;
-anything else is left to the tester.
+The request is read for stated calls of the functions the turn's code
+defines (``calculate("2^3^2")`` gives ``512.0``). Only one-line examples whose
+result is a Python literal become checks, and only for module-level functions
+(a test can import those); anything else is left to the tester.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
 # What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
-STATED = re.compile(r"\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
+STATED = re.compile(r"`*\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
 
 
 @dataclass(frozen=True)
@@ -34,23 +36,38 @@ class Example:
     function: str
     expr: str
     want: str
+    source: str = "docstring"  # or "request"
 
 
 def examples(files: dict[str, str], paths: set[str] | None = None) -> list[Example]:
     """The one-line docstring examples of the functions in ``paths`` (all Python files when None)."""
     found: list[Example] = []
     for path, text in sorted(files.items()):
-        if not path.endswith(".py") or (paths is not None and path not in paths):
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        module = path[:-3].removeprefix("src/").replace("/", ".").removesuffix(".__init__")
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found += _of(module, node)
+        if paths is None or path in paths:
+            found += [e for module, node in _functions(path, text) for e in _of(module, node)]
     return found
+
+
+def stated_in(request: str, files: dict[str, str]) -> list[Example]:
+    """The calls of the files' functions that the request states with their result."""
+    found: list[Example] = []
+    for path, text in sorted(files.items()):
+        for module, node in _functions(path, text):
+            for line in request.splitlines():
+                found += [Example(module, node.name, expr, want, "request") for expr, want in _stated(line, node.name)]
+    return found
+
+
+def _functions(path: str, text: str) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """The module-level functions of a Python file, with the module's import path."""
+    if not path.endswith(".py"):
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    module = path[:-3].removeprefix("src/").replace("/", ".").removesuffix(".__init__")
+    return [(module, n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _of(module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Example]:
@@ -112,9 +129,12 @@ def _closing(line: str, opening: int) -> int | None:
 
 
 def _result(text: str) -> str | None:
-    """The stated result: the rest of the line, without the period that ends a sentence, as a literal."""
-    text = text.strip()
-    for candidate in (text.rstrip(".").rstrip(), text):
+    """The stated result: the longest literal the rest of the line starts with, up to a sentence's or a
+    clause's end (``6`, and f(4) gives 8.`` gives ``6``)."""
+    text = text.strip().lstrip("`").strip()
+    ends = [m.start() for m in re.finditer(r"`|[,;]|\.(?:\s|$)|\s+(?:and|or|but|while|when)\s", text)]
+    for end in sorted({len(text), *ends}, reverse=True):
+        candidate = text[:end].strip()
         if candidate and _literal(candidate):
             return candidate
     return None
@@ -156,10 +176,11 @@ def as_tests(found: list[Example]) -> str:
     lines = ["import pytest", "", *[f"from {m} import {f}" for m, f in imports], ""]
     counts: dict[str, int] = {}
     for example in found:
-        counts[example.function] = counts.get(example.function, 0) + 1
+        key = f"{example.source}_example_{example.function}"
+        counts[key] = counts.get(key, 0) + 1
         want = example.want
         value = ast.literal_eval(want)
         expected = f"pytest.approx({want})" if isinstance(value, float) else want
-        lines += ["", f"def test_docstring_example_{example.function}_{counts[example.function]}():",
+        lines += ["", f"def test_{key}_{counts[key]}():",
                   f"    assert {example.expr} == {expected}", ""]
     return "\n".join(lines).rstrip() + "\n"
