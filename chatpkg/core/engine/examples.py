@@ -2,7 +2,8 @@
 
 They are the surest checks there are, the user's own words turned into
 asserts without a model in between. A turn writes them as a test file when
-its team has a tester or samples candidates (``engine/team.py``). Two ways of writing an example are read:
+its team has a tester or samples candidates (``engine/team.py``). Two ways of
+writing an example are read:
 
 - a doctest, ``>>> f(3)`` and ``6`` on the next line;
 - a stated call and its result on one line: ``f(3) == 6``, ``f(3) -> 6``,

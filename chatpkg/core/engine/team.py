@@ -85,7 +85,7 @@ class Team:
     # --- the tester ------------------------------------------------------------------
 
     def write_checks(self) -> Iterator[Event]:
-        """Once per turn, after the first code that applies: the docstring examples as checks when the
+        """Once per turn, after the first code that applies: the user's examples as checks when the
         team has a tester or samples candidates (they are what candidates are chosen by), then the
         tester's checks, vetted, written."""
         if self.checks_written or not (self.tester or self.run.s.settings.candidates > 0):
@@ -114,7 +114,9 @@ class Team:
         code = [p for p in run.edited if p.endswith(".py") and not checks.is_test_path(p)]
         before = {p: ws.file_at(run.parent, p) for p in code}
         found = examples({p: t for p, t in before.items() if t})
-        found += [e for e in stated_in(run.text, {p: run.edited[p] for p in code}) if e not in found]
+        seen = {(e.module, e.expr, e.want) for e in found}
+        stated = stated_in(run.text, {p: run.edited[p] for p in code})
+        found += [e for e in stated if (e.module, e.expr, e.want) not in seen]
         if found:
             source = as_tests(found)
             yield from self._write(checks.examples_path(run.turn), checks.vet(source))
