@@ -130,6 +130,25 @@ def test_a_candidate_put_back_leaves_no_folder_it_made(root: Path) -> None:
     assert not (root / "pkg" / "extra").exists() and (root / "pkg").is_dir()
 
 
+def test_a_candidates_own_tests_do_not_count_for_it(root: Path) -> None:
+    # HumanEval/101: a candidate that wrote six tests of its own beat, by count, one that passed every check.
+    half = whole({"pkg/maths.py": "def triple(x):\n    return x + 4\n"})  # passes triple(2) == 6 only
+    padded = whole({
+        "pkg/maths.py": "def triple(x):\n    return 0\n",
+        "tests/test_mine.py": "".join(f"def test_{n}():\n    assert len('{n}') == 1\n\n\n" for n in "abc"),
+    })
+    session, _ = make_session(root, [half, padded], team="coder", candidates=1, max_repairs=0)
+    (root / "pkg" / "maths.py").write_text(STUB)
+
+    events = run(session, "Implement triple in pkg/maths.py as its docstring says.")
+
+    tried = [e for e in events if isinstance(e, CandidateTried)]
+    assert len(tried[1].passed) > len(tried[0].passed)  # by raw count the padded one would win
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 0 and "most checks (2)" in chosen.why  # the scaffold's test and triple(2)
+    assert not (root / "tests" / "test_mine.py").exists()
+
+
 def test_ties_go_to_the_result_more_candidates_agree_on() -> None:
     a = Tried(0, "r0", frozenset({"t::a", "t::b"}), 1, True)
     b = Tried(1, "r1", frozenset({"t::a", "t::c"}), 1, True)

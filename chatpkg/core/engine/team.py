@@ -32,7 +32,8 @@ CANDIDATE_TEMPERATURE = 0.8
 
 @dataclass(frozen=True)
 class Tried:
-    """A candidate and what the tests said of it."""
+    """A candidate and what the tests said of it: the shared checks it passed (not the tests it wrote
+    itself, which any candidate could pass by writing more of them) and how many tests failed in all."""
 
     index: int
     reply: str
@@ -46,17 +47,18 @@ class Tried:
 
 
 def choose(tried: list[Tried]) -> tuple[Tried, str]:
-    """The candidate to go on with, and why: most tests passed, then agreement, then the earliest."""
+    """The candidate to go on with, and why: most shared checks passed, then agreement, then the fewest
+    failing tests in all, then the earliest."""
     best = max(t.score for t in tried)
     top = [t for t in tried if t.score == best]
     if len(top) == 1:
-        return top[0], f"it passed the most tests ({best})"
+        return top[0], f"it passed the most checks ({best})"
 
     def agreement(t: Tried) -> int:  # how many candidates reached the very same result
         return sum(1 for o in tried if o.applied and o.passed == t.passed)
 
-    chosen = max(top, key=lambda t: (agreement(t) * max(best, 1), -t.index))
-    return chosen, f"tied at {best} tests passed; {agreement(chosen)} candidate(s) agree with it"
+    chosen = max(top, key=lambda t: (agreement(t) * max(best, 1), -t.failed, -t.index))
+    return chosen, f"tied at {best} checks passed; {agreement(chosen)} candidate(s) agree with it"
 
 
 class Team:
@@ -171,13 +173,20 @@ class Team:
         return self._tried(index, reply, report)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
-        return Tried(index, reply, frozenset(report.passed_ids), report.failed + report.errors, applied=True)
+        own = {p for p in self._candidates_files() if checks.is_test_path(p)}
+        shared = frozenset(t for t in report.passed_ids if t.split("::", 1)[0] not in own)
+        return Tried(index, reply, shared, report.failed + report.errors, applied=True)
+
+    def _candidates_files(self) -> list[str]:
+        """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote."""
+        run = self.run
+        keep = {checks.checks_path(run.turn), checks.examples_path(run.turn)}
+        return sorted(p for p in run.edited if p not in keep)
 
     def _put_back_code(self) -> Iterator[Event]:
         """Undo the previous candidate's edits (the tester's checks stay) before the next is applied."""
         run = self.run
-        keep = {checks.checks_path(run.turn), checks.examples_path(run.turn)}
-        paths = sorted(p for p in run.edited if p not in keep)
+        paths = self._candidates_files()
         if paths:
             run.s.workspace.restore_paths(run.parent, paths)
             for path in paths:
