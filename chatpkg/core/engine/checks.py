@@ -74,14 +74,15 @@ def _one_check_each(node: ast.stmt, tree: ast.Module) -> list[ast.stmt]:
     if not _is_test_function(node) or node.decorator_list:  # type: ignore[union-attr]
         return [node]
     test: ast.FunctionDef | ast.AsyncFunctionDef = node  # type: ignore[assignment]
-    checks = [i for i, stmt in enumerate(test.body) if _asserts(stmt)]
+    asserting = [_asserts(stmt) for stmt in test.body]
+    checks = [i for i, yes in enumerate(asserting) if yes]
     names = [f"{test.name}_{k}" for k in range(1, len(checks) + 1)]
     if len(checks) < 2 or set(names) & {n.name for n in _tests(tree)}:
         return [test]
     parts = []
     for name, index in zip(names, checks):
-        setup = [stmt for stmt in test.body[:index] if not _asserts(stmt)]
-        part = copy.deepcopy(test)
+        setup = [stmt for stmt, yes in zip(test.body[:index], asserting) if not yes]
+        part = copy.copy(test)  # the signature is shared; each part gets its own body
         part.name, part.body = name, copy.deepcopy([*setup, test.body[index]])
         parts.append(part)
     return parts

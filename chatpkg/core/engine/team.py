@@ -116,9 +116,7 @@ class Team:
         code = [p for p in run.edited if p.endswith(".py") and not checks.is_test_path(p)]
         before = {p: ws.file_at(run.parent, p) for p in code}
         found = examples({p: t for p, t in before.items() if t})
-        seen = {(e.module, e.expr, e.want) for e in found}
-        stated = stated_in(run.text, {p: run.edited[p] for p in code})
-        found += [e for e in stated if (e.module, e.expr, e.want) not in seen]
+        found += [e for e in stated_in(run.text, {p: run.edited[p] for p in code}) if e not in found]
         if found:
             source = as_tests(found)
             yield from self._write(checks.examples_path(run.turn), checks.vet(source))

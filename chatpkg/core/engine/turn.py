@@ -73,13 +73,16 @@ def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]],
         return edits
     placed = []
     for edit in edits:
-        home = home_file(files(), edit.content) if edit.path == EXAMPLE_PATH and edit.kind != "replace" else None
-        if edit.path == EXAMPLE_PATH and home is None:
+        if edit.path != EXAMPLE_PATH:
+            placed.append(edit)
+            continue
+        home = home_file(files(), edit.content) if edit.kind != "replace" else None
+        if home is None:
             raise MalformedReply(
                 f"{EXAMPLE_PATH} is the file of the example in the instructions, not a file of this repository. "
                 "Put the path of the repository's file the code belongs in on the line before its code block."
             )
-        placed.append(replace(edit, path=home) if home else edit)
+        placed.append(replace(edit, path=home))
     return placed
 
 
