@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import random
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,8 +55,11 @@ def reply(turn: int, broken: bool) -> str:
 def drive(root: Path, quick: bool) -> None:
     """The chatpkg that gets killed: resume the session and run scripted turns (the odd ones repaired once).
 
-    It never stops by itself, so the kill always finds it running, however fast the machine.
+    It never stops by itself, so the kill always finds it running, however fast the machine. Its
+    temporary folders (the test runner's report folder, which a SIGKILL leaves behind) go beside the
+    workspace, into the test's own folder, not into the machine's /tmp.
     """
+    tempfile.tempdir = str(root.parent)
     runner = QuickRunner() if quick else None
     session, _ = open_session(root, ScriptedModel([]), settings=Settings(max_repairs=1), runner=runner)
     while True:
