@@ -103,6 +103,22 @@ def test_a_tester_reply_that_is_not_python_is_rejected_and_the_turn_goes_on(root
     assert ended(events).outcome == "committed"
 
 
+def test_a_check_that_hangs_is_taken_out_with_the_reason_and_never_counts(root: Path) -> None:
+    hanging = CHECKS + "\n\ndef test_forever():\n    n = 0\n    while double(1) == 2:\n        n += 1\n    assert n\n"
+    session, _ = make_session(root, [GOOD, checks_reply(hanging)], team="coder+tester", candidates=2,
+                              test_timeout=3)  # a test may take 1 s
+
+    events = run(session, REQUEST)
+
+    first, second = [e for e in events if isinstance(e, ChecksWritten)]
+    assert first.tests == ["test_example", "test_zero", "test_forever"]
+    assert second.tests == ["test_example", "test_zero"] and "hangs" in second.rejected["test_forever"]
+    assert not any(isinstance(e, CandidateTried) for e in events)  # the first code passes every check left
+    assert ended(events).outcome == "committed" and ended(events).tests == "3 passed"
+    committed = git.Repo(root).git.show("HEAD:tests/test_turn1_checks.py")
+    assert "test_forever" not in committed and "def test_zero" in committed
+
+
 def test_candidates_are_tried_until_one_passes_every_check(root: Path) -> None:
     replies = [WRONG, checks_reply(), WRONG, GOOD, GOOD]
     session, model = make_session(root, replies, team="coder+tester", candidates=3, max_repairs=0)
@@ -194,6 +210,22 @@ def test_the_code_is_fixed_when_the_code_is_wrong(root: Path) -> None:
     events = run(session, REQUEST)
     assert not any(isinstance(e, CheckChanged) for e in events)
     assert ended(events).tests == "3 passed" and ended(events).notes == []
+
+
+def test_an_error_the_code_raises_is_never_offered_as_the_tests_fault(root: Path) -> None:
+    own_test = "from pkg.calc import double\n\n\ndef test_double():\n    assert double(3) == 6\n"
+    crashing = whole({"pkg/calc.py": "def double(x):\n    return x * undefined\n", "tests/test_calc.py": own_test})
+    value = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n"})
+    session, model = make_session(root, [crashing, value, GOOD])
+
+    events = run(session, REQUEST)
+
+    crash_told, value_told = model.asked[1][-1]["content"], model.asked[2][-1]["content"]
+    assert "(raised at pkg/calc.py:2)" in crash_told
+    assert "the error is raised in the code (pkg/calc.py:2), not by a test's expected value" in crash_told
+    assert "TEST:" not in crash_told  # no evidence against the test: the choice is not offered
+    assert "tests/test_calc.py was written by you" in value_told and "TEST:" in value_told  # a value: both ways
+    assert ended(events).tests == "2 passed"
 
 
 def test_the_users_tests_are_never_changed_by_a_repair(root: Path) -> None:

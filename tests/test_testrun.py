@@ -106,6 +106,33 @@ def test_collection_error(tmp_path: Path) -> None:
     assert "error" in report.summary()
 
 
+def test_a_test_file_that_does_not_import_hides_no_other_test(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path, {
+        "test_ok.py": "def test_fine():\n    pass\n",
+        "test_broken.py": "from pkg.store import Inventory\n\ndef test_x():\n    assert Inventory()\n",
+    })
+    (root / "pkg" / "store.py").write_text(
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass Inventory:\n    items: dict = {}\n")
+    report = PytestRunner(timeout=30).run(root)
+    assert report.errors == 1 and report.passed == 1 and report.passed_ids == ("tests/test_ok.py::test_fine",)
+    (failure,) = report.failures
+    # raised while importing the code, deep in dataclasses: the deepest frame of the workspace's own files
+    assert failure.origin == "pkg/store.py:4" and failure.raised_in_code
+    assert "mutable default" in failure.message
+    assert f"FAILED tests/test_broken.py: {failure.message} (raised at pkg/store.py:4)" in report.for_model()
+
+
+def test_where_a_failure_was_raised_code_or_test(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "calc.py").write_text("def div(a, b):\n    return a / b\n")
+    root = make_workspace(tmp_path, {"test_calc.py": (
+        "from pkg.calc import div\n\n\ndef test_crash():\n    assert div(1, 0) == 1\n\n\n"
+        "def test_value():\n    assert div(1, 1) == 2\n")})
+    crash, value = PytestRunner(timeout=30).run(root).failures
+    assert (crash.origin, crash.raised_in_code) == ("pkg/calc.py:2", True)
+    assert (value.origin, value.raised_in_code) == ("tests/test_calc.py:9", False)  # the test's own expectation
+
+
 def test_conftest_import_error_without_xml(tmp_path: Path) -> None:
     root = make_workspace(tmp_path, {"test_ok.py": "def test_fine():\n    pass\n"})
     (root / "conftest.py").write_text("import does_not_exist_conftest\n")
@@ -125,8 +152,22 @@ def test_no_tests(tmp_path: Path) -> None:
     assert report.summary() == "no tests collected"
 
 
-def test_hanging_test_times_out(tmp_path: Path) -> None:
-    root = make_workspace(tmp_path, {"test_hang.py": HANGING})
+def test_a_hanging_test_fails_alone_and_the_rest_still_report(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path, {"test_hang.py": HANGING + "\n\ndef test_fine():\n    assert 1 + 1 == 2\n"})
+    started = time.monotonic()
+    report = PytestRunner(timeout=3).run(root)  # a test may take a third: 1 s
+    assert time.monotonic() - started < 8
+    assert not report.timed_out and report.passed == 1 and report.failed == 1
+    (failure,) = report.failures
+    assert failure.test_id == "tests/test_hang.py::test_hang" and failure.hung
+    assert "time.sleep(60)" in failure.output  # where it hung
+
+
+def test_a_run_that_hangs_past_its_time_is_killed(tmp_path: Path) -> None:
+    # SIGALRM blocked: the per-test limit cannot stop this one, the run's own limit does.
+    unstoppable = "import signal\n" + HANGING.replace(
+        "def test_hang():\n", "def test_hang():\n    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n")
+    root = make_workspace(tmp_path, {"test_hang.py": unstoppable})
     started = time.monotonic()
     report = PytestRunner(timeout=2).run(root)
     elapsed = time.monotonic() - started
@@ -139,8 +180,9 @@ def test_hanging_test_times_out(tmp_path: Path) -> None:
 def test_timeout_kills_grandchild(tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     root = make_workspace(tmp_path / "ws", {"test_spawn.py": (
-        "import subprocess, sys, time\n\n"
+        "import signal, subprocess, sys, time\n\n"
         "def test_spawn():\n"
+        "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])  # past the per-test limit\n"
         "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
         f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
         "    time.sleep(60)\n"

@@ -4,7 +4,8 @@ Tests the user wrote or kept are never changed by a repair or a candidate; the
 assistant's own tests (created by a turn, or written by the tester) may be
 corrected, but every change to one, its removal or a skip is reported.
 A check that is not valid Python or cannot fail (no assert, ``assert True``)
-is rejected before it runs and never counted as evidence.
+is rejected before it runs, and one that hangs at its first run is taken out
+after it; neither is counted as evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import ast
 import copy
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 SKIP_MARKS = ("skip", "skipif", "xfail")
 
@@ -24,14 +24,6 @@ def checks_path(turn: int) -> str:
 def examples_path(turn: int) -> str:
     """Where chatpkg writes the docstring examples as checks (engine/examples.py)."""
     return f"tests/test_turn{turn}_examples.py"
-
-
-def is_test_path(path: str) -> bool:
-    """A file pytest collects or configures: under tests/, test_*.py, *_test.py, conftest.py."""
-    name = PurePosixPath(path).name
-    if not name.endswith(".py"):
-        return False
-    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 @dataclass(frozen=True)
@@ -61,6 +53,14 @@ def vet(source: str) -> Vetted:
     if not kept:
         return Vetted("", (), rejected or {"*": "no test functions"})
     return Vetted(ast.unparse(tree) + "\n", kept, rejected)
+
+
+def without(source: str, names: set[str]) -> Vetted:
+    """The checks file with these tests taken out (what is left, vetted as it was)."""
+    tree = ast.parse(source)
+    tree.body = [n for n in tree.body if not (_is_test_function(n) and n.name in names)]  # type: ignore[union-attr]
+    kept = tuple(n.name for n in _tests(tree))
+    return Vetted(ast.unparse(tree) + "\n" if kept else "", kept)
 
 
 def _one_check_each(node: ast.stmt, tree: ast.Module) -> list[ast.stmt]:

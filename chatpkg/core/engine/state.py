@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatpkg.core.engine.checks import is_test_path
+from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
     ChecksWritten,
     EditsApplied,

@@ -21,6 +21,7 @@ from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWr
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
 from chatpkg.core.runner import TestReport
+from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.tokens import count_message_tokens
 from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, current_files, parse_edits
 
@@ -89,13 +90,13 @@ class Team:
     def write_checks(self) -> Iterator[Event]:
         """Once per turn, after the first code that applies: the user's examples as checks when the
         team has a tester or samples candidates (they are what candidates are chosen by), then the
-        tester's checks, vetted, written."""
+        tester's checks, vetted, written. Returns whether the tester's checks were written just now."""
         if self.checks_written or not (self.tester or self.run.s.settings.candidates > 0):
-            return
+            return False
         self.checks_written = True
         yield from self._write_examples()
         if not self.tester:
-            return
+            return False
         run = self.run
         path = checks.checks_path(run.turn)
         messages = tester_messages(run.text, run.s.workspace.text_files(), path, self.analysis)
@@ -104,8 +105,31 @@ class Team:
         vetted = checks.vet(_checks_source(reply, path))
         if not vetted.tests:
             yield run.s.emit(ChecksWritten(run.turn, "", [], vetted.rejected))
-            return
+            return False
         yield from self._write(path, vetted)
+        return True
+
+    def drop_hanging(self, report: TestReport) -> Iterator[Event]:
+        """After the tester's checks first ran: one that did not finish in its time is no evidence. It is
+        taken out of the checks file (the reason recorded, like a check that cannot fail) and the tests run
+        again without it; returns the report the turn goes on with. The user's examples stay: a literal
+        call of theirs that hangs is the code's fault."""
+        run = self.run
+        path = checks.checks_path(run.turn)
+        hung = {f.test_id.split("::", 1)[1] for f in report.failures if f.hung and f.test_id.startswith(path + "::")}
+        if not hung or path not in run.edited:
+            return report
+        limit = getattr(run.s.runner, "per_test_timeout", None)
+        why = f"did not finish in {limit:g} s: a check that hangs is no evidence" if limit else "it hangs"
+        vetted = checks.without(run.edited[path], hung)
+        rejected = {name: why for name in sorted(hung)}
+        if vetted.tests:
+            yield from self._write(path, checks.Vetted(vetted.source, vetted.tests, rejected))
+        else:  # nothing left of the file: put it back to what it was before the turn (absent)
+            run.s.workspace.restore_paths(run.parent, [path])
+            run.edited.pop(path, None)
+            yield run.s.emit(ChecksWritten(run.turn, "", [], rejected))
+        return (yield from run._test())
 
     def _write_examples(self) -> Iterator[Event]:
         """The user's words as checks: the docstring examples the edited files held before the turn, and
@@ -113,7 +137,7 @@ class Team:
         are not the user's words; its function names are where the request's calls go)."""
         run = self.run
         ws = run.s.workspace
-        code = [p for p in run.edited if p.endswith(".py") and not checks.is_test_path(p)]
+        code = [p for p in run.edited if p.endswith(".py") and not is_test_path(p)]
         before = {p: ws.file_at(run.parent, p) for p in code}
         found = examples({p: t for p, t in before.items() if t})
         found += [e for e in stated_in(run.text, {p: run.edited[p] for p in code}) if e not in found]
@@ -171,7 +195,7 @@ class Team:
         return self._tried(index, reply, report)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
-        own = {p for p in self._candidates_files() if checks.is_test_path(p)}
+        own = {p for p in self._candidates_files() if is_test_path(p)}
         shared = frozenset(t for t in report.passed_ids if t.split("::", 1)[0] not in own)
         return Tried(index, reply, shared, report.failed + report.errors, applied=True)
 

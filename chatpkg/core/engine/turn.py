@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
 from chatpkg.core.engine import checks
-from chatpkg.core.engine.checks import is_test_path
+from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
     CheckChanged,
     EditsApplied,
@@ -165,8 +165,10 @@ class TurnRun:
         while True:
             problem, cause = yield from self._apply(reply)
             if problem is None:
-                yield from self.team.write_checks()
+                checks_new = yield from self.team.write_checks()
                 report = yield from self._test()
+                if checks_new:
+                    report = yield from self.team.drop_hanging(report)
                 if not report.ok and self.round == 0:
                     reply, report = yield from self.team.candidates(reply, report)
                 if report.ok:
@@ -182,9 +184,19 @@ class TurnRun:
             reply = yield from self._ask()
 
     def _whose_tests(self, report: TestReport) -> str:
-        """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's)."""
-        failing = sorted({f.test_id.split("::", 1)[0] for f in report.failures})
-        own = [p for p in failing if p not in self.user_tests and (p in self.s.state.assistant_tests or p in self.edited)]
+        """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
+
+        A test can only be wrong where its own expectation failed: an error raised in the code (an import
+        that fails, a crash) is the code's, and the repair is told so instead of being offered the test."""
+        def file_of(test_id: str) -> str:
+            return test_id.split("::", 1)[0]
+
+        failing = sorted({file_of(f.test_id) for f in report.failures})
+        assistants = self.s.state.assistant_tests | set(self.edited)
+        ours = [p for p in failing if p not in self.user_tests and p in assistants]
+        by_file = {p: [f for f in report.failures if file_of(f.test_id) == p] for p in ours}
+        crashed = {p: fs for p, fs in by_file.items() if all(f.raised_in_code for f in fs)}
+        own = [p for p in ours if p not in crashed]
         users = [p for p in failing if p in self.user_tests]
         lines = []
         if own:
@@ -193,6 +205,10 @@ class TurnRun:
                 "wrong (its expected value does not follow from the request), correct that test and start your "
                 "reply with one line `TEST: <why>`; otherwise fix the code."
             )
+        if crashed:
+            origins = sorted({f.origin for fs in crashed.values() for f in fs})
+            lines.append(f"{', '.join(crashed)}: the error is raised in the code ({', '.join(origins)}), not by a "
+                         "test's expected value. Fix the code.")
         if users:
             lines.append(f"{', '.join(users)}: the user's tests. Never change them; fix the code.")
         return "\n\n# Which to fix, the code or the test?\n" + "\n".join(lines) if lines else ""

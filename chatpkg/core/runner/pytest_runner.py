@@ -7,6 +7,7 @@ appears. A timeout or a cancel kills the whole process group.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 import tempfile
@@ -25,6 +26,9 @@ MAX_FAILURES = 10
 # have no use for them, and loading them tripled the time of a small package's run (0.9 s -> 2.6 s).
 OWN_TEST_PLUGINS = ("hypothesispytest", "syrupy", "textual-snapshot")
 MESSAGE_CHARS = 300
+# A test may take a third of the run's time: one that hangs fails on its own (pytest-timeout names it and
+# shows where it was), and the other tests still report, instead of the whole run being killed.
+PER_TEST_SHARE = 3
 
 
 # --- JUnit XML --------------------------------------------------------------
@@ -55,6 +59,16 @@ def _message(attr: str, text: str) -> str:
         errs = [s[1:].strip() for s in text.splitlines() if s.startswith("E ")]
         line = errs[-1] if errs else line
     return line if len(line) <= MESSAGE_CHARS else line[:MESSAGE_CHARS] + " ..."
+
+
+_FRAME = re.compile(r"^(?P<path>[^\s/][^:\n]*\.py):(?P<line>\d+): ", re.MULTILINE)
+
+
+def raised_in(text: str) -> str:
+    """Where an error was raised: the deepest frame of the workspace's own files (pytest shows them
+    relative to the root, and the rest absolute), as ``path:line``; empty when none is listed."""
+    frames = [m for m in _FRAME.finditer(text) if "site-packages/" not in m["path"]]
+    return f"{frames[-1]['path']}:{frames[-1]['line']}" if frames else ""
 
 
 _CAPTURE_HEADER = re.compile(r"^-+ Captured (\w+) -+$", re.MULTILINE)
@@ -127,9 +141,14 @@ def trim_failures(raw: list[tuple[str, str, str]], budget: int) -> tuple[TestFai
     available = max(budget - header_cost - marker_cost, 0)
     shares = _share_budget([count_tokens(text) for _, _, text in chosen], available)
     return tuple(
-        TestFailure(tid, msg, trim_to_tokens(text, share, keep="tail") if share else "")
+        TestFailure(tid, msg, trim_to_tokens(text, share, keep="tail") if share else "", raised_in(text))
         for (tid, msg, text), share in zip(chosen, shares)
     )
+
+
+def _has_timeout_plugin(python: str) -> bool:
+    """pytest-timeout is a dependency of chatpkg: there when the tests run with chatpkg's own Python."""
+    return python == sys.executable and importlib.util.find_spec("pytest_timeout") is not None
 
 
 class PytestRunner:
@@ -152,15 +171,19 @@ class PytestRunner:
         self.sandbox = Sandbox(timeout, cpu_seconds, memory_bytes, file_size_bytes, confinement or choose())
         self.failure_token_budget = failure_token_budget
         self.extra_args = tuple(extra_args)
+        self.per_test_timeout = timeout / PER_TEST_SHARE if timeout and _has_timeout_plugin(python) else None
 
     def command(self, root: Path, junit: Path) -> list[str]:
         return [
             self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             *(arg for name in OWN_TEST_PLUGINS for arg in ("-p", f"no:{name}")),
             "-l",  # the failing frame's locals: the values, not only the traceback
+            "--continue-on-collection-errors",  # a test file that does not import hides none of the others
             "-o", "junit_family=xunit1", "-o", "junit_logging=all",
             "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
-            f"--rootdir={root}", *self.extra_args,
+            f"--rootdir={root}",
+            *([f"--timeout={self.per_test_timeout:g}", "--timeout-method=signal"] if self.per_test_timeout else []),
+            *self.extra_args,
         ]
 
     def run(self, root: Path, cancel: CancelToken | None = None) -> TestReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Protocol
 
 from chatpkg.core.cancel import CancelToken
@@ -20,6 +20,18 @@ class TestFailure:
     test_id: str
     message: str
     output: str
+    origin: str = ""  # where the error was raised: the deepest frame in the workspace's files, "path:line"
+
+    @property
+    def raised_in_code(self) -> bool:
+        """The error came from a file that is not a test (the code), not from a test's own expectation."""
+        path = self.origin.rsplit(":", 1)[0]
+        return bool(path) and path != self.test_id.split("::", 1)[0] and not is_test_path(path)
+
+    @property
+    def hung(self) -> bool:
+        """It did not finish within the per-test time limit (pytest-timeout failed it)."""
+        return "from pytest-timeout" in self.message
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,8 @@ class TestReport:
         """Summary plus every listed failure; the console tail when none is listed."""
         lines = [f"Test run: {self.summary()}"]
         for failure in self.failures:
-            lines += ["", f"FAILED {failure.test_id}: {failure.message}", failure.output.rstrip()]
+            where = f" (raised at {failure.origin})" if failure.raised_in_code else ""
+            lines += ["", f"FAILED {failure.test_id}: {failure.message}{where}", failure.output.rstrip()]
         hidden = self.failed + self.errors - len(self.failures)
         if self.failures and hidden > 0:
             lines += ["", f"... and {hidden} more not shown"]
@@ -109,6 +122,14 @@ class TestReport:
         fields["failures"] = tuple(TestFailure(**f) for f in data.get("failures", ()))
         fields["passed_ids"] = tuple(data.get("passed_ids", ()))
         return cls(**fields)
+
+
+def is_test_path(path: str) -> bool:
+    """A file pytest collects or configures: under tests/, test_*.py, *_test.py, conftest.py."""
+    name = PurePosixPath(path).name
+    if not name.endswith(".py"):
+        return False
+    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 class TestRunner(Protocol):
