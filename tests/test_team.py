@@ -201,6 +201,7 @@ def test_blaming_the_test_without_changing_it_gets_the_request_and_the_values(ro
     told = model.asked[2][-1]["content"]
     assert "changed no test" in told and "The files already hold" not in told
     assert REQUEST in told and "assert 5 == 6" in told  # the request's words and the assert's two values
+    assert "the test stands" in told and "Change the code so that these checks pass" in told
     assert not any(isinstance(e, CheckChanged) for e in events)
     assert ended(events).tests == "2 passed" and ended(events).test_repairs == 2
 

@@ -217,16 +217,18 @@ def test_blamed(reply: str) -> str | None:
 
 
 def blamed_test_message(request: str, report: TestReport, shown: int = 3) -> str:
-    """For a ``TEST:`` reply that changed no test: the request's words beside the failing asserts.
+    """For a ``TEST:`` reply that changed no test: the test stands, and the code is to be fixed.
 
     Seen on the embedded model: told only that its reply changed nothing, it blamed the test,
-    resent the same code and test, then sent chatpkg's own message back as its reply."""
+    resent the same code and test, then sent chatpkg's own message back as its reply. Asked again to
+    decide between the code and the test, it resent the same reply: on two package tasks all 14 repair
+    replies started with ``TEST:``, one changed a test, and no turn went green. A test it does not
+    change is the one it keeps, so the code has to meet it."""
     failing = [f"FAILED {f.test_id}: {f.message}" for f in report.failures[:shown]]
     return "\n\n".join([
         "# You said a test is wrong, but changed no test",
-        "Your reply starts with `TEST:` and sends the files as they were, so the same checks fail again.",
-        "Decide from the request alone. The request:\n" + request,
+        "Your reply starts with `TEST:` and sends the test as it was, so the test stands and the same "
+        "checks fail again. The request:\n" + request,
         "The failing checks, with the value the code gave and the expected one:\n" + "\n".join(failing),
-        "If the request gives or implies the expected value, the code is wrong: fix the code. "
-        "Otherwise send the test file with the corrected expected value.",
+        "Change the code so that these checks pass. Start your reply with the file's path, not `TEST:`.",
     ])
