@@ -242,6 +242,31 @@ def test_the_users_tests_are_never_changed_by_a_repair(root: Path) -> None:
     assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
 
 
+def test_tests_added_to_the_users_file_are_the_assistants_and_the_users_stay_untouchable(root: Path) -> None:
+    # Seen on the package benchmark: the first reply rewrote the scaffold's tests/test_units.py with its
+    # own tests, and no repair could then correct their wrong expectations ("the user's tests").
+    session, model = make_session(root, [])
+    scaffold = (root / "tests" / "test_pkg.py").read_text()
+    wrong = scaffold + "\n\nfrom pkg.calc import double\n\n\ndef test_double():\n    assert double(3) == 7\n"
+    users_changed = wrong.replace("import pkg\n", "import pkg  # the user's line\n").replace(
+        "def test_package_imports():\n", "def test_package_imports():\n    return\n")
+    fixed = wrong.replace("== 7", "== 6")
+    model.load([whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n", "tests/test_pkg.py": wrong}),
+                "TEST: 3 doubled is 6\n\n" + whole({"tests/test_pkg.py": users_changed}),
+                "TEST: 3 doubled is 6\n\n" + whole({"tests/test_pkg.py": fixed})])
+
+    events = run(session, REQUEST)
+
+    told = model.asked[1][-1]["content"]
+    assert "tests/test_pkg.py::test_double was written by you" in told and "the user's tests" not in told
+    (rejected,) = [e.reason for e in events if isinstance(e, EditsRejected)]
+    assert rejected.startswith("tests/test_pkg.py::test_package_imports: the user's tests")
+    changed = next(e for e in events if isinstance(e, CheckChanged))
+    assert (changed.path, changed.test) == ("tests/test_pkg.py", "test_double")
+    assert ended(events).tests == "2 passed"
+    assert "def test_package_imports():\n    assert" in (root / "tests" / "test_pkg.py").read_text()
+
+
 def test_a_team_session_replays_verified(root: Path, tmp_path: Path) -> None:
     replies = [WRONG, checks_reply(), WRONG, GOOD]
     session, _ = make_session(root, replies, team="coder+tester", candidates=2, max_repairs=1)

@@ -55,6 +55,19 @@ def vet(source: str) -> Vetted:
     return Vetted(ast.unparse(tree) + "\n", kept, rejected)
 
 
+def test_functions(source: str | None) -> dict[str, str]:
+    """A test file's tests by pytest name (``test_x``, ``TestC::test_m``), each as the dump of its AST
+    (formatting and comments do not count); empty when the file is absent or does not parse."""
+    try:
+        tree = ast.parse(source or "")
+    except SyntaxError:
+        return {}
+    found = {n.name: ast.dump(n) for n in _tests(tree)}
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name.startswith("Test")):
+        found |= {f"{cls.name}::{n.name}": ast.dump(n) for n in cls.body if _is_test_function(n)}
+    return found
+
+
 def without(source: str, names: set[str]) -> Vetted:
     """The checks file with these tests taken out (what is left, vetted as it was)."""
     tree = ast.parse(source)

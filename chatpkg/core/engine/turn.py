@@ -40,7 +40,7 @@ from chatpkg.core.models import Message, Model, ModelError, Usage
 from chatpkg.core.prompts.context import EXAMPLE_PATH, without_example
 from chatpkg.core.prompts.repair import blamed_test_message, repair_message, test_blamed
 from chatpkg.core.prompts.runaway import RunawayGuard
-from chatpkg.core.runner import TestReport
+from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
 from chatpkg.core.workspace import Workspace
 from chatpkg.core.workspace.edits import (
@@ -51,6 +51,7 @@ from chatpkg.core.workspace.edits import (
     apply_edits,
     current_files,
     parse_edits,
+    plan_edits,
 )
 from chatpkg.core.workspace.merge import home_file, unwrap_main_guard
 from chatpkg.core.workspace.secrets import is_secret
@@ -86,10 +87,12 @@ def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]],
     return placed
 
 
-def _user_tests(session: Session) -> set[str]:
-    """The test files in the workspace that no turn created: the user's (the scaffold's included)."""
+def _user_tests(session: Session) -> dict[str, dict[str, str]]:
+    """The user's tests as the turn starts: the test files no turn created (the scaffold's included),
+    each with its test functions. A test a turn adds to such a file is the assistant's."""
     files = session.workspace.text_files()
-    return {p for p in files if is_test_path(p)} - session.state.assistant_tests
+    mine = session.state.assistant_tests
+    return {p: checks.test_functions(text) for p, text in files.items() if is_test_path(p) and p not in mine}
 
 NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
@@ -124,7 +127,7 @@ class TurnRun:
         self.messages: list[Message] = []
         self.first_messages: list[Message] = []  # the coder's first request: candidates are sampled from it
         self.notes: list[str] = []  # what the outcome names: checks changed, the candidate chosen
-        self.user_tests = _user_tests(session)  # never changed by a repair or a candidate
+        self.user_tests = _user_tests(session)  # never changed by a repair or a candidate, test by test
         self.team = Team(self)
         # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
         self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
@@ -187,22 +190,26 @@ class TurnRun:
         """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
 
         A test can only be wrong where its own expectation failed: an error raised in the code (an import
-        that fails, a crash) is the code's, and the repair is told so instead of being offered the test."""
-        def file_of(test_id: str) -> str:
-            return test_id.split("::", 1)[0]
-
-        failing = sorted({file_of(f.test_id) for f in report.failures})
+        that fails, a crash) is the code's, and the repair is told so instead of being offered the test.
+        Ownership goes by test: one a turn added to the user's file is the assistant's."""
         assistants = self.s.state.assistant_tests | set(self.edited)
-        ours = [p for p in failing if p not in self.user_tests and p in assistants]
-        by_file = {p: [f for f in report.failures if file_of(f.test_id) == p] for p in ours}
-        crashed = {p: fs for p, fs in by_file.items() if all(f.raised_in_code for f in fs)}
+        ours: dict[str, list[TestFailure]] = {}  # the assistant's failing tests, by file
+        users: list[str] = []
+        for failure in report.failures:
+            path, _, name = failure.test_id.partition("::")
+            if path in self.user_tests and (not name or name in self.user_tests[path]):
+                users.append(path)
+            elif path in self.user_tests or path in assistants:
+                ours.setdefault(path, []).append(failure)
+        crashed = {p: fs for p, fs in ours.items() if all(f.raised_in_code for f in fs)}
         own = [p for p in ours if p not in crashed]
-        users = [p for p in failing if p in self.user_tests]
         lines = []
         if own:
+            # a file of the assistant's by its path; the tests it added to a user's file one by one
+            named = [n for p in own for n in ([f.test_id for f in ours[p]] if p in self.user_tests else [p])]
             lines.append(
-                f"{', '.join(own)} {'was' if len(own) == 1 else 'were'} written by you: if a failing test there is "
-                "wrong (its expected value does not follow from the request), correct that test and start your "
+                f"{', '.join(named)} {'was' if len(named) == 1 else 'were'} written by you: if a failing test there "
+                "is wrong (its expected value does not follow from the request), correct that test and start your "
                 "reply with one line `TEST: <why>`; otherwise fix the code."
             )
         if crashed:
@@ -210,7 +217,7 @@ class TurnRun:
             lines.append(f"{', '.join(crashed)}: the error is raised in the code ({', '.join(origins)}), not by a "
                          "test's expected value. Fix the code.")
         if users:
-            lines.append(f"{', '.join(users)}: the user's tests. Never change them; fix the code.")
+            lines.append(f"{', '.join(dict.fromkeys(users))}: the user's tests. Never change them; fix the code.")
         return "\n\n# Which to fix, the code or the test?\n" + "\n".join(lines) if lines else ""
 
     def _first_messages(self) -> int:
@@ -291,14 +298,18 @@ class TurnRun:
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs, created, candidate))
 
     def _refuse_user_tests(self, edits: list[FileEdit], candidate: int) -> None:
-        """A repair or a candidate may not change the user's tests: they say what is right."""
+        """A repair or a candidate may not change or remove the user's tests: they say what is right. The
+        tests a turn added to the user's files are the assistant's, and may be corrected."""
         if self.round == 0 and candidate == 0:
             return  # the first reply does what the request asks, tests included
-        theirs = sorted({e.path for e in edits} & self.user_tests)
+        touched = [e for e in edits if e.path in self.user_tests]
+        planned = plan_edits(self.s.workspace.root, touched) if touched else {}
+        theirs = [f"{path}::{name}" for path, text in sorted(planned.items())
+                  for name, old in self.user_tests[path].items() if checks.test_functions(text).get(name) != old]
         if theirs:
             raise UnsafePath(
-                f"{', '.join(theirs)} {'is' if len(theirs) == 1 else 'are'} the user's tests: a repair never "
-                "changes them. Fix the code so that they pass."
+                f"{', '.join(theirs)}: the user's tests. A repair never changes or removes them; "
+                "fix the code so that they pass."
             )
 
     def _check_changes(self, reply: str, written: dict[str, str], before: dict[str, bytes | None]) -> Iterator[Event]:
