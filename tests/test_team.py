@@ -267,6 +267,22 @@ def test_tests_added_to_the_users_file_are_the_assistants_and_the_users_stay_unt
     assert "def test_package_imports():\n    assert" in (root / "tests" / "test_pkg.py").read_text()
 
 
+def test_a_test_an_earlier_turn_added_to_the_users_file_stays_the_assistants(root: Path) -> None:
+    session, model = make_session(root, [])
+    scaffold = (root / "tests" / "test_pkg.py").read_text()
+    wrong = scaffold + "\n\nfrom pkg.calc import double\n\n\ndef test_double():\n    assert double(1) == 4\n"
+    model.load([whole({"pkg/calc.py": "def double(x):\n    return x + 3\n", "tests/test_pkg.py": wrong}),
+                whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n"}),
+                "TEST: 1 doubled is 2\n\n" + whole({"tests/test_pkg.py": wrong.replace("== 4", "== 2")})])
+    assert ended(run(session, "Add double(x) in pkg/calc.py, with a test.")).tests == "2 passed"
+
+    events = run(session, "double(x) must return 2 * x.")
+
+    assert "tests/test_pkg.py::test_double was written by you" in model.asked[2][-1]["content"]
+    assert not any(isinstance(e, EditsRejected) for e in events)
+    assert ended(events).tests == "2 passed"
+
+
 def test_a_team_session_replays_verified(root: Path, tmp_path: Path) -> None:
     replies = [WRONG, checks_reply(), WRONG, GOOD]
     session, _ = make_session(root, replies, team="coder+tester", candidates=2, max_repairs=1)

@@ -87,12 +87,23 @@ def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]],
     return placed
 
 
+DEF_LINE = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)")
+
+
 def _user_tests(session: Session) -> dict[str, dict[str, str]]:
     """The user's tests as the turn starts: the test files no turn created (the scaffold's included),
-    each with its test functions. A test a turn adds to such a file is the assistant's."""
-    files = session.workspace.text_files()
+    each with its test functions. A test whose ``def`` line a turn's commit wrote (``git blame``; the
+    commit carries the ``Chatpkg-Turn`` trailer) is the assistant's, in this turn and later ones."""
+    ws = session.workspace
     mine = session.state.assistant_tests
-    return {p: checks.test_functions(text) for p, text in files.items() if is_test_path(p) and p not in mine}
+    users: dict[str, dict[str, str]] = {}
+    for path, text in ws.text_files().items():
+        if not is_test_path(path) or path in mine:
+            continue
+        by_turns = {m[1] for message, line in ws.lines_by_commit(path)
+                    if "\nChatpkg-Turn: " in message and (m := DEF_LINE.match(line))}
+        users[path] = {n: d for n, d in checks.test_functions(text).items() if n.rsplit("::", 1)[-1] not in by_turns}
+    return users
 
 NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "

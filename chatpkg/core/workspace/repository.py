@@ -223,6 +223,17 @@ class Workspace:
         return files
 
     @_serialized
+    def lines_by_commit(self, rel: str) -> list[tuple[str, str]]:
+        """``git blame`` of a committed file at HEAD: (the message of the commit that wrote the line, the
+        line), in order; empty when the file is not committed."""
+        try:
+            blamed = self.repo.blame("HEAD", rel)
+        except git.GitCommandError:
+            return []
+        return [(commit.message, line if isinstance(line, str) else line.decode("utf-8", "replace"))
+                for commit, lines in blamed or [] for line in lines]
+
+    @_serialized
     def file_at(self, sha: str, rel: str) -> str | None:
         try:
             blob = self.repo.commit(sha).tree / rel
