@@ -132,3 +132,20 @@ def test_a_looping_reply_is_cut_applied_and_tested(root: Path, tmp_path: Path) -
 
     checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
     assert [c.ok for c in checks] == [True]  # the recorded (cut) reply replays to the same commit
+
+
+def test_a_test_file_cut_off_keeps_its_complete_tests_and_the_code_before_it(root: Path) -> None:
+    """rpn on the package benchmark: the test's asserts grew until max tokens, three times, and the
+    whole reply was refused each time, the complete tokens.py with it; the turn ended with nothing."""
+    cut = (SOLUTION + LOOP_HEAD + "    assert frac(1.5) == 0.5\n    assert frac(2.25) == 0.25\n"
+           "\n\ndef test_more():\n    assert frac(3.75) == 0.75\n    assert frac(99")  # max tokens, mid-line
+    session, _ = make_session(root, [cut], edit_format="merge")
+
+    events = run(session, "Add frac(x) in pkg/frac.py returning the fractional part, with tests.")
+
+    assert (root / "pkg" / "frac.py").read_text() == "def frac(x):\n    return x - int(x)\n"
+    kept = (root / "tests" / "test_frac.py").read_text()
+    assert kept.endswith("def test_more():\n    assert frac(3.75) == 0.75\n") and "frac(99" not in kept
+    assert any(isinstance(e, Notice) and "cut off inside tests/test_frac.py" in e.message for e in events)
+    end = next(e for e in events if e.kind == "turn_end")
+    assert end.outcome == "committed" and end.tests == "3 passed"  # type: ignore[attr-defined]

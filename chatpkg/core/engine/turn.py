@@ -295,6 +295,9 @@ class TurnRun:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
         yield from self._record_edits(written, before, candidate)
+        for path in sorted({e.path for e in edits if e.cut}):
+            self.notes.append(f"the reply was cut off inside {path}: its complete tests were kept")
+            yield self.s.emit(Notice(f"The reply was cut off inside {path}; its complete tests were kept."))
         yield from self._check_changes(reply, written, before)
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
             if self.round and self.report and not self.report.ok and test_blamed(reply) is not None:

@@ -8,6 +8,7 @@ session can send it back verbatim and get a corrected reply.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class FileEdit:
     content: str = ""
     search: str = ""
     replace: str = ""
+    cut: bool = False  # the reply ended inside this block: only its complete tests were kept
 
 
 class EditError(Exception):
@@ -284,6 +286,10 @@ class _Parser:
         self.last_sr_path = None
         if path is None:
             self.pathless.append((lang, body, closed))
+        elif not closed and (kept := _complete_tests(path, body)) is not None:
+            # A test file cut off (max tokens, or a list of asserts that kept growing): its complete tests
+            # still say something, and the complete blocks before it are not lost with it.
+            self.edits.append(FileEdit(_normalise(path), "merge" if self.merge else "whole", content=kept, cut=True))
         elif not closed:
             closer = fence.char * fence.length
             again = "the block" if self.merge else "the complete file"
@@ -300,6 +306,23 @@ class _Parser:
         else:
             kind = "merge" if self.merge else "whole"
             self.edits.append(FileEdit(_normalise(path), kind, content=_file_text(body)))
+
+
+def _complete_tests(path: str, body: list[str]) -> str | None:
+    """A cut-off Python test file up to its last complete statement, when that still holds a test."""
+    name = _normalise(path).rsplit("/", 1)[-1]
+    if not name.endswith(".py") or not (name.startswith("test_") or _normalise(path).startswith("tests/")):
+        return None
+    for end in range(len(body), 0, -1):
+        text = _file_text(body[:end])
+        if "def test" not in text:
+            return None
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue
+        return text
+    return None
 
 
 def parse_edits(
