@@ -89,12 +89,16 @@ def test_failing_tests_are_repaired_within_the_budget(root: Path) -> None:
 
 def test_a_turn_still_failing_after_the_budget_is_committed_red(root: Path) -> None:
     broken = whole({"pkg/calc.py": "def add(a, b):\n    return 0\n", "tests/test_calc.py": ADD_TEST})
-    session, model = make_session(root, [broken, broken], max_repairs=1)
+    session, model = make_session(root, [broken, broken, broken], max_repairs=1)
 
-    end = ended(run(session, "Add add(a, b)."))
+    events = run(session, "Add add(a, b).")
 
+    end = ended(events)
     assert (end.outcome, end.test_repairs, end.tests) == ("committed", 1, "1 failed, 1 passed")
-    assert len(model.asked) == 2
+    # the repair resent the same code: asked once more, sampling; the same again ends the repairs
+    assert len(model.asked) == 3
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert any("asking again with sampling" in n for n in notices) and "same reply again" in notices[-1]
     assert "Tests: 1 failed, 1 passed" in git.Repo(root).head.commit.message
 
 
@@ -239,16 +243,19 @@ def test_a_reply_that_changes_nothing_commits_nothing(root: Path) -> None:
     assert end.outcome == "no_edits" and log(root) == ["chatpkg: new package pkg"]
 
 
-def test_a_reply_that_changes_nothing_is_sent_back_and_a_repeat_ends_the_repairs(root: Path) -> None:
+def test_a_reply_that_changes_nothing_is_sent_back_and_a_repeat_is_asked_again_sampling(root: Path) -> None:
     same = whole({"pkg/__init__.py": '"""pkg."""\n'})
+    sampled: list[tuple[float, int]] = []
     session, model = make_session(root, [same, same, ADD_REPLY])
+    model.with_sampling = lambda t, seed: sampled.append((t, seed)) or model  # type: ignore[method-assign]
 
     events = run(session, "Add add(a, b).")
 
     assert "changed nothing" in model.asked[1][-1]["content"]
     notice = next(e for e in events if isinstance(e, Notice))
-    assert "same reply again" in notice.message
-    assert len(model.asked) == 2 and ended(events).outcome == "no_edits"
+    assert "asking again with sampling (temperature 0.8)" in notice.message
+    assert sampled == [(0.8, 2)]  # greedy decoding would only have sent the same reply a third time
+    assert len(model.asked) == 3 and ended(events).outcome == "committed"
 
 
 def test_a_no_op_reply_repaired_with_the_change_is_committed(root: Path) -> None:

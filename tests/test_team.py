@@ -349,10 +349,15 @@ async def test_the_team_is_chosen_in_the_tui(root: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: app.session.state.turns.get(1) and  # type: ignore[union-attr]
                     app.session.state.turns[1].outcome == "committed")  # type: ignore[union-attr]
-        notices = [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
-    assert any("team: coder+tester" in n for n in notices)
-    assert any("tester: writing checks from the request" in n for n in notices)
-    assert any("tester: 2 check(s)" in n for n in notices)
+
+        def notices() -> list[str]:
+            return [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
+
+        # the worker's events reach the chat as messages: on a busy machine after the state has them
+        await until(pilot, lambda: any("tester: 2 check(s)" in n for n in notices()))
+        shown = notices()
+    assert any("team: coder+tester" in n for n in shown)
+    assert any("tester: writing checks from the request" in n for n in shown)
 
 
 STUB = ('def triple(x):\n    """Three times x.\n\n    >>> triple(2)\n    6\n    >>> triple(0.5)\n    1.5\n'

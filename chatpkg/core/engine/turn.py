@@ -109,6 +109,7 @@ NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
     "Send the code that makes the requested step: only what is new or changed."
 )
+REPAIR_TEMPERATURE = 0.8  # a repair that changed nothing is asked again sampling, like a candidate
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
 
 
@@ -135,6 +136,7 @@ class TurnRun:
         self.test_repairs = 0
         self.edited: dict[str, str] = {}
         self.report: TestReport | None = None
+        self.unchanged = False  # the last reply applied left every file as it was
         self.messages: list[Message] = []
         self.first_messages: list[Message] = []  # the coder's first request: candidates are sampled from it
         self.notes: list[str] = []  # what the outcome names: checks changed, the candidate chosen
@@ -176,7 +178,9 @@ class TurnRun:
         yield self._request_event(count_message_tokens(self.messages), dropped)
         reply = yield from self._ask()
         previous = None
+        sampled: Model | None = None  # once a repair changed nothing: greedy decoding would only repeat it
         while True:
+            self.unchanged = False
             problem, cause = yield from self._apply(reply)
             if problem is None:
                 checks_new = yield from self.team.write_checks()
@@ -190,12 +194,17 @@ class TurnRun:
                 problem, cause = "# The tests fail\n\n" + report.for_model() + self._whose_tests(report), "tests"
             if not self._may_repair(cause):
                 return
-            if reply == previous:
+            if reply == previous and sampled is not None:
                 yield self.s.emit(Notice("The model sent the same reply again; no more repair rounds this turn."))
                 return
+            stuck = self.round > 0 and (reply == previous or self.unchanged)
             previous = reply
             yield from self._repair(reply, cause, problem)
-            reply = yield from self._ask()
+            if stuck and sampled is None:
+                sampled = self.s.model.with_sampling(REPAIR_TEMPERATURE, self.round)
+                yield self.s.emit(Notice(f"The repair changed nothing; asking again with sampling (temperature "
+                                         f"{REPAIR_TEMPERATURE:g}) instead of the same greedy reply."))
+            reply = yield from self._ask(model=sampled)
 
     def _whose_tests(self, report: TestReport) -> str:
         """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
@@ -300,6 +309,7 @@ class TurnRun:
             yield self.s.emit(Notice(f"The reply was cut off inside {path}; its complete tests were kept."))
         yield from self._check_changes(reply, written, before)
         if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
+            self.unchanged = True
             if self.round and self.report and not self.report.ok and test_blamed(reply) is not None:
                 return blamed_test_message(self.text, self.report), "tests"  # evidence, not "nothing changed"
             return NOTHING_CHANGED, "format"
