@@ -159,3 +159,12 @@ def test_a_collection_error_gets_its_hint_before_the_others() -> None:
     # a program's crash (a Python traceback) is not a collection error
     crash = 'FAILED main.py: NameError\nTraceback (most recent call last):\n  File "main.py", line 3, in <module>\n'
     assert collection_errors(crash) == []
+
+
+def test_a_dataclass_with_a_mutable_default_gets_default_factory_named() -> None:
+    problem = ("FAILED tests/test_store.py: ValueError: mutable default <class 'dict'> for field items is not "
+               "allowed: use default_factory (raised at inventory/store.py:3)\n")
+    assert repair_hints(problem, FILES) == [
+        "A dataclass field cannot default to a shared dict: write `items: dict = field(default_factory=dict)`, "
+        "with `from dataclasses import dataclass, field`."
+    ]

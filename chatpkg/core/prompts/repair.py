@@ -20,6 +20,8 @@ UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
 TRACEBACK_FRAME = re.compile(r'File "([^"\n]+)", line (\d+), in ')
 NO_INPUT = "EOFError: EOF when reading a line"
 FLOAT = r"-?\d+\.\d+(?:e[-+]?\d+)?"
+# dataclasses' own words for a list/dict/set default (package benchmark, inventory: resent unchanged 3 rounds)
+MUTABLE_DEFAULT = re.compile(r"mutable default <class '(\w+)'> for field (\w+) is not allowed")
 FLOAT_EQUALITY = re.compile(rf"assert ({FLOAT}) == ({FLOAT})\b")
 # Standard modules whose names a small model uses bare and forgets to import (HumanEval/8: reduce).
 NAME_HOMES = ("functools", "collections", "itertools", "math", "typing", "dataclasses", "heapq", "bisect",
@@ -189,6 +191,9 @@ def failure_hints(problem: str, files: dict[str, str], request: str = "") -> lis
             hints.append(f"{name} is not defined: if you mean {home}.{name}, add `from {home} import {name}` "
                          f"at the top of the file that uses it; otherwise define {name}.")
     hints += crash_hints(problem, files)
+    for kind, name in dict.fromkeys(MUTABLE_DEFAULT.findall(problem)):
+        hints.append(f"A dataclass field cannot default to a shared {kind}: write `{name}: {kind} = "
+                     f"field(default_factory={kind})`, with `from dataclasses import dataclass, field`.")
     for left, right in dict.fromkeys(FLOAT_EQUALITY.findall(problem)):
         if rounding_only(left, right):
             hints.append(f"{left} and {right} differ only by float rounding: the code may be right. "
