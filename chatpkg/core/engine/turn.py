@@ -35,7 +35,7 @@ from chatpkg.core.engine.events import (
     TurnEnded,
     TurnStarted,
 )
-from chatpkg.core.engine.team import Team
+from chatpkg.core.engine.team import CANDIDATE_TEMPERATURE, Team
 from chatpkg.core.models import Message, Model, ModelError, Usage
 from chatpkg.core.prompts.context import EXAMPLE_PATH, without_example
 from chatpkg.core.prompts.repair import blamed_test_message, repair_message, test_blamed
@@ -109,7 +109,6 @@ NOTHING_CHANGED = (
     "# Your reply changed nothing\n\nThe files already hold exactly the code you sent. "
     "Send the code that makes the requested step: only what is new or changed."
 )
-REPAIR_TEMPERATURE = 0.8  # a repair that changed nothing is asked again sampling, like a candidate
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
 
 
@@ -201,9 +200,9 @@ class TurnRun:
             previous = reply
             yield from self._repair(reply, cause, problem)
             if stuck and sampled is None:
-                sampled = self.s.model.with_sampling(REPAIR_TEMPERATURE, self.round)
+                sampled = self.s.model.with_sampling(CANDIDATE_TEMPERATURE, self.round)
                 yield self.s.emit(Notice(f"The repair changed nothing; asking again with sampling (temperature "
-                                         f"{REPAIR_TEMPERATURE:g}) instead of the same greedy reply."))
+                                         f"{CANDIDATE_TEMPERATURE:g}) instead of the same greedy reply."))
             reply = yield from self._ask(model=sampled)
 
     def _whose_tests(self, report: TestReport) -> str:
@@ -328,8 +327,9 @@ class TurnRun:
             return  # the first reply does what the request asks, tests included
         touched = [e for e in edits if e.path in self.user_tests]
         planned = plan_edits(self.s.workspace.root, touched) if touched else {}
-        theirs = [f"{path}::{name}" for path, text in sorted(planned.items())
-                  for name, old in self.user_tests[path].items() if checks.test_functions(text).get(name) != old]
+        after = {path: checks.test_functions(text) for path, text in planned.items()}  # each file parsed once
+        theirs = [f"{path}::{name}" for path in sorted(after)
+                  for name, old in self.user_tests[path].items() if after[path].get(name) != old]
         if theirs:
             raise UnsafePath(
                 f"{', '.join(theirs)}: the user's tests. A repair never changes or removes them; "
