@@ -38,14 +38,20 @@ def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
     return next(e for e in events if isinstance(e, TurnEnded))
 
 
+def written_by_tester(events: list) -> list[ChecksWritten]:  # type: ignore[type-arg]
+    """The tester's checks written, not chatpkg's own (the request's examples and stated names, which
+    REQUEST's "double(x) in pkg/calc.py" adds as one more passing test: engine/interface.py)."""
+    return [e for e in events if isinstance(e, ChecksWritten) and not e.path.endswith("_examples.py")]
+
+
 def test_the_testers_checks_are_written_recorded_and_the_assistants(root: Path) -> None:
     session, model = make_session(root, [GOOD, checks_reply()], team="coder+tester")
 
     events = run(session, REQUEST)
 
-    written = next(e for e in events if isinstance(e, ChecksWritten))
+    written = written_by_tester(events)[0]
     assert written.path == "tests/test_turn1_checks.py" and written.tests == ["test_example", "test_zero"]
-    assert ended(events).outcome == "committed" and ended(events).tests == "3 passed"
+    assert ended(events).outcome == "committed" and ended(events).tests == "4 passed"
     assert "tests/test_turn1_checks.py" in git.Repo(root).git.ls_files().splitlines()
     assert written.path in session.state.assistant_tests
     roles = [e.role for e in read_transcript(session.transcript.path).events if isinstance(e, ModelReply)]
@@ -60,7 +66,7 @@ def test_a_tester_block_without_a_path_is_taken_as_the_checks(root: Path) -> Non
 
     events = run(session, REQUEST)
 
-    written = next(e for e in events if isinstance(e, ChecksWritten))
+    written = written_by_tester(events)[0]
     assert written.path == "tests/test_turn1_checks.py" and written.tests == ["test_example", "test_zero"]
     assert "assert double(3) == 6" in (root / written.path).read_text()
 
@@ -98,7 +104,7 @@ def test_a_test_with_several_checks_becomes_one_test_per_check() -> None:
 def test_a_tester_reply_that_is_not_python_is_rejected_and_the_turn_goes_on(root: Path) -> None:
     session, _ = make_session(root, [GOOD, "I cannot write tests for this, sorry."], team="coder+tester")
     events = run(session, REQUEST)
-    written = next(e for e in events if isinstance(e, ChecksWritten))
+    written = written_by_tester(events)[0]
     assert written.path == "" and written.rejected
     assert ended(events).outcome == "committed"
 
@@ -110,11 +116,11 @@ def test_a_check_that_hangs_is_taken_out_with_the_reason_and_never_counts(root: 
 
     events = run(session, REQUEST)
 
-    first, second = [e for e in events if isinstance(e, ChecksWritten)]
+    first, second = written_by_tester(events)
     assert first.tests == ["test_example", "test_zero", "test_forever"]
     assert second.tests == ["test_example", "test_zero"] and "hangs" in second.rejected["test_forever"]
     assert not any(isinstance(e, CandidateTried) for e in events)  # the first code passes every check left
-    assert ended(events).outcome == "committed" and ended(events).tests == "3 passed"
+    assert ended(events).outcome == "committed" and ended(events).tests == "4 passed"
     committed = git.Repo(root).git.show("HEAD:tests/test_turn1_checks.py")
     assert "test_forever" not in committed and "def test_zero" in committed
 
@@ -129,7 +135,7 @@ def test_candidates_are_tried_until_one_passes_every_check(root: Path) -> None:
     assert [t.candidate for t in tried] == [0, 1, 2]  # stopped at the first full pass
     chosen = next(e for e in events if isinstance(e, CandidateChosen))
     assert chosen.candidate == 2 and chosen.tried == 3
-    assert ended(events).tests == "3 passed" and "candidate 2" in ended(events).notes[0]
+    assert ended(events).tests == "4 passed" and "candidate 2" in ended(events).notes[0]
     assert (root / "pkg" / "calc.py").read_text() == "def double(x):\n    return 2 * x\n"
     assert len(model.replies) == 1  # the third candidate was never asked for
 
@@ -186,7 +192,7 @@ def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -
     changed = next(e for e in events if isinstance(e, CheckChanged))
     assert (changed.test, changed.change) == ("test_example", "expected values")
     assert "by the request's own example" in changed.reason
-    assert "changed its own test" in ended(events).notes[0] and ended(events).tests == "2 passed"
+    assert "changed its own test" in ended(events).notes[0] and ended(events).tests == "3 passed"
     assert "written by you" in model.asked[2][-1]["content"]  # the repair was told it may correct its test
 
 
@@ -210,7 +216,7 @@ def test_the_code_is_fixed_when_the_code_is_wrong(root: Path) -> None:
     session, _ = make_session(root, [WRONG, checks_reply(), GOOD], team="coder+tester")
     events = run(session, REQUEST)
     assert not any(isinstance(e, CheckChanged) for e in events)
-    assert ended(events).tests == "3 passed" and ended(events).notes == []
+    assert ended(events).tests == "4 passed" and ended(events).notes == []
 
 
 def test_an_error_the_code_raises_is_never_offered_as_the_tests_fault(root: Path) -> None:
@@ -423,8 +429,9 @@ def test_calls_the_request_states_become_checks_of_the_functions_the_code_define
     events = run(session, request)
 
     written = next(e for e in events if isinstance(e, ChecksWritten))
-    assert written.tests == ["test_request_example_double_1", "test_request_example_double_2"]
+    assert written.tests == ["test_request_example_double_1", "test_request_example_double_2",
+                             "test_request_states_pkg_calc_double"]
     assert "assert double(0.5) == pytest.approx(1.0)" in (root / written.path).read_text()
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
-    assert ended(events).tests == "3 passed"  # the scaffold's test and the two examples
+    assert ended(events).tests == "4 passed"  # the scaffold's test, the two examples, the stated name
     assert [(e.expr, e.want) for e in stated_in("f(a) gives 2; g(1) gives 2", {"m.py": "def f(a):\n    pass\n"})] == []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
+from chatpkg.core.engine import interface
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
 from chatpkg.core.runner import TestReport
@@ -132,17 +133,18 @@ class Team:
         return (yield from run._test())
 
     def _write_examples(self) -> Iterator[Event]:
-        """The user's words as checks: the docstring examples the edited files held before the turn, and
-        the calls the request states for the functions the turn's code defines (the coder's docstrings
-        are not the user's words; its function names are where the request's calls go)."""
+        """The user's words as checks: the docstring examples the edited files held before the turn, the
+        calls the request states for the functions the turn's code defines (the coder's docstrings are
+        not the user's words; its function names are where the request's calls go), and the names the
+        request puts in named modules (``engine/interface.py``)."""
         run = self.run
         ws = run.s.workspace
         code = [p for p in run.edited if p.endswith(".py") and not is_test_path(p)]
         before = {p: ws.file_at(run.parent, p) for p in code}
         found = examples({p: t for p, t in before.items() if t})
         found += [e for e in stated_in(run.text, {p: run.edited[p] for p in code}) if e not in found]
-        if found:
-            source = as_tests(found)
+        source = "\n\n".join(filter(None, [as_tests(found), interface.as_tests(interface.stated_names(run.text))]))
+        if source:
             yield from self._write(checks.examples_path(run.turn), checks.vet(source))
 
     def _write(self, path: str, vetted: checks.Vetted) -> Iterator[Event]:

@@ -8,6 +8,7 @@ last, where small models look.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 
@@ -160,7 +161,25 @@ def missing_name_hints(name: str, module: str, files: dict[str, str], request: s
                 f"there (`from {dotted(homes[0])} import {name}`)."]
     if shadow:
         return [shadow]
+    owner = method_of(name, files.get(target, ""))
+    if owner:
+        return [f"{name} is a method of class {owner} in {target}, so `from {module} import {name}` cannot find it. "
+                f"Define {name} at the top level of {target}, outside the class (not indented), as a function "
+                f"that may create and return a {owner}."]
     return [f"{module} has no {name}: define {name} in {target} in this reply."]
+
+
+def method_of(name: str, code: str) -> str | None:
+    """The class whose method ``name`` is, where the module has no top-level ``name`` (package benchmark,
+    inventory: "Add load_csv(path) in inventory/store.py" written as ``Inventory.load_csv``)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name for n in cls.body):
+            return cls.name
+    return None
 
 
 def repair_hints(problem: str, files: dict[str, str], request: str = "") -> list[str]:

@@ -1,0 +1,81 @@
+"""The interface a request states (which names, in which module) becomes checks, and a name written as
+a method where the request states a module-level function gets a precise repair hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatpkg.core.engine.checks import vet
+from chatpkg.core.engine.events import CandidateChosen, ChecksWritten, TurnEnded
+from chatpkg.core.engine.interface import as_tests, stated_names
+from chatpkg.core.prompts.repair import repair_hints
+from tests.helpers import make_session, run, whole
+
+
+def named(request: str) -> list[tuple[str, str, str]]:
+    return [(s.module, s.name, s.kind) for s in stated_names(request)]
+
+
+def test_the_ways_a_request_states_a_name_and_its_module() -> None:
+    assert named("Add shop/stock.py with a function restock(item, n) that adds n.") == [
+        ("shop.stock", "restock", "callable")]
+    assert named("Create shop/goods.py with a dataclass Good(name: str, price: float).") == [
+        ("shop.goods", "Good", "class")]
+    assert named("Add a class Stock in shop/stock.py that holds goods: put(good) adds one.") == [
+        ("shop.stock", "Stock", "class")]
+    assert named("Add read_prices(path) to src/shop/prices.py; test it in tests/test_prices.py.") == [
+        ("shop.prices", "read_prices", "callable")]
+    assert named("Add shop/rates.py with a dict RATES of each currency. Add exchange(value, code) too.") == [
+        ("shop.rates", "RATES", "name"), ("shop.rates", "exchange", "callable")]
+    assert named("Make `from shop import restock, Good` work; `from shop import *` too.") == [
+        ("shop", "restock", "name"), ("shop", "Good", "name")]
+
+
+def test_prose_tests_methods_and_requests_without_a_module_state_nothing() -> None:
+    assert named("Add shop/prices.py with the header name,price read from a file.") == []
+    assert named("Add Stock.value() returning the sum of the goods. Test it in tests/test_stock.py.") == []
+    assert named("Add exchange(value, code) that converts a price.") == []  # no module named
+    assert named("Add a(x) to shop/a.py and b(x) to shop/b.py. Add c(x) too.") == [
+        ("shop.a", "a", "callable"), ("shop.b", "b", "callable")]  # two modules: c's home is not stated
+
+
+def test_a_stated_name_is_one_check_that_imports_it_inside_the_test() -> None:
+    source = as_tests(stated_names("Add read_prices(path) in shop/prices.py, and a class Price in shop/prices.py."))
+
+    assert vet(source).tests == ("test_request_states_shop_prices_read_prices", "test_request_states_shop_prices_Price")
+    assert "    from shop.prices import read_prices\n    assert callable(read_prices)" in source
+    assert "assert isinstance(Price, type)" in source and "the request states: read_prices(path) in shop/prices.py" in source
+
+
+METHOD = ("class Store:\n    def __init__(self):\n        self.items = {}\n\n"
+          "    def load(self, path):\n        return Store()\n")
+FUNCTION = METHOD + "\n\ndef load(path):\n    return Store()\n"
+OWN_TEST = "from pkg.store import Store\n\n\ndef test_load():\n    assert isinstance(Store().load('x'), Store)\n"
+
+
+def test_a_candidate_that_defines_the_stated_function_wins_over_a_method(root: Path) -> None:
+    as_method = whole({"pkg/store.py": METHOD, "tests/test_store.py": OWN_TEST})  # its own test passes
+    as_function = whole({"pkg/store.py": FUNCTION, "tests/test_store.py": OWN_TEST})
+    session, _ = make_session(root, [as_method, as_function], team="coder", candidates=1, max_repairs=0)
+
+    events = run(session, "Add load(path) in pkg/store.py that reads a Store from a file.")
+
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.path == "tests/test_turn1_examples.py" and written.tests == ["test_request_states_pkg_store_load"]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert next(e for e in events if isinstance(e, TurnEnded)).tests == "3 passed"
+    assert "\ndef load(path):" in (root / "pkg" / "store.py").read_text()
+
+
+def test_a_stated_function_written_as_a_method_gets_a_hint_that_says_so() -> None:
+    problem = ("FAILED tests/test_turn1_examples.py::test_request_states_pkg_store_load - ImportError: "
+               "cannot import name 'load' from 'pkg.store' (/w/pkg/store.py)")
+    files = {"pkg/__init__.py": "", "pkg/store.py": METHOD}
+
+    hints = repair_hints(problem, files)
+
+    assert hints == ["load is a method of class Store in pkg/store.py, so `from pkg.store import load` cannot find "
+                     "it. Define load at the top level of pkg/store.py, outside the class (not indented), as a "
+                     "function that may create and return a Store."]
+    assert repair_hints(problem, {"pkg/__init__.py": "", "pkg/store.py": "X = 1\n"}) == [
+        "pkg.store has no load: define load in pkg/store.py in this reply."]
