@@ -29,6 +29,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from chatpkg.core.prompts.repair import dotted as module_of
 from chatpkg.core.runner.report import is_test_path
 
 IDENT = r"[A-Za-z_]\w*"
@@ -68,11 +69,6 @@ def stated_names(request: str) -> list[Stated]:
         for item in _imported(match["code"]):
             found.setdefault((item.module, item.name), item)
     return sorted(found.values(), key=lambda s: request.find(s.words))
-
-
-def module_of(path: str) -> str:
-    """``pkg/calc.py`` -> ``pkg.calc``; ``src/pkg/__init__.py`` -> ``pkg``."""
-    return path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
 def _kind(kind: str | None, name: str, call: bool) -> str | None:
