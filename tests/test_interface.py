@@ -79,3 +79,16 @@ def test_a_stated_function_written_as_a_method_gets_a_hint_that_says_so() -> Non
                      "function that may create and return a Store."]
     assert repair_hints(problem, {"pkg/__init__.py": "", "pkg/store.py": "X = 1\n"}) == [
         "pkg.store has no load: define load in pkg/store.py in this reply."]
+
+
+def test_the_repair_after_a_method_is_told_where_the_function_goes(root: Path) -> None:
+    as_method = whole({"pkg/store.py": METHOD, "tests/test_store.py": OWN_TEST})
+    as_function = whole({"pkg/store.py": FUNCTION, "tests/test_store.py": OWN_TEST})
+    session, model = make_session(root, [as_method, as_method, as_function], candidates=1, max_repairs=1)
+
+    events = run(session, "Add load(path) in pkg/store.py that reads a Store from a file.")
+
+    told = model.asked[2][-1]["content"]
+    assert "cannot import name 'load' from 'pkg.store'" in told
+    assert "load is a method of class Store in pkg/store.py" in told
+    assert next(e for e in events if isinstance(e, TurnEnded)).tests == "3 passed"
