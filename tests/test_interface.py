@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chatpkg.core.engine.checks import vet
 from chatpkg.core.engine.events import CandidateChosen, ChecksWritten, TurnEnded
+from chatpkg.core.engine.examples import stated_in
 from chatpkg.core.engine.interface import as_tests, stated_names
 from chatpkg.core.prompts.repair import repair_hints
 from tests.helpers import make_session, run, whole
@@ -92,3 +93,15 @@ def test_the_repair_after_a_method_is_told_where_the_function_goes(root: Path) -
     assert "cannot import name 'load' from 'pkg.store'" in told
     assert "load is a method of class Store in pkg/store.py" in told
     assert next(e for e in events if isinstance(e, TurnEnded)).tests == "3 passed"
+
+
+def test_a_quoted_input_stated_with_its_result_is_an_example_of_the_one_function_asked_for() -> None:
+    request = ('Add pkg/lex.py with split_words(text) returning the words. "a b" gives `["a", "b"]`, and '
+               "'' gives []. A number such as 3 gives nothing to check.")
+    code = {"pkg/lex.py": "def split_words(text):\n    return text.split()\n"}
+
+    found = [(e.expr, e.want) for e in stated_in(request, code)]
+
+    assert found == [('split_words("a b")', '["a", "b"]'), ("split_words('')", "[]")]
+    two = request.replace("returning the words.", "returning the words, and join_words(words) to pkg/lex.py.")
+    assert stated_in(two, code | {"pkg/lex.py": code["pkg/lex.py"] + "\n\ndef join_words(w):\n    pass\n"}) == []

@@ -26,8 +26,12 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from chatpkg.core.engine.interface import stated_names
+
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
 # What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
+# A quoted input not inside a call's parentheses (the call is read by _stated)
+BARE_INPUT = re.compile(r"""(?<![\w(,=])\s*`?(?P<arg>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 STATED = re.compile(r"`*\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
 
 
@@ -50,12 +54,29 @@ def examples(files: dict[str, str], paths: set[str] | None = None) -> list[Examp
 
 
 def stated_in(request: str, files: dict[str, str]) -> list[Example]:
-    """The calls of the files' functions that the request states with their result."""
+    """The calls of the files' functions that the request states with their result, and the bare
+    inputs it states for the one function it asks for (``"2*(3+4)"` gives `[2.0, ...]``)."""
     found: list[Example] = []
+    asked = [s for s in stated_names(request) if s.kind == "callable"]
     for path, text in sorted(files.items()):
         for module, node in _functions(path, text):
+            bare = len(asked) == 1 and (asked[0].module, asked[0].name) == (module, node.name)
             for line in request.splitlines():
-                found += [Example(module, node.name, expr, want, "request") for expr, want in _stated(line, node.name)]
+                stated = _stated(line, node.name) + (_bare(line, node.name) if bare else [])
+                found += [Example(module, node.name, expr, want, "request") for expr, want in stated]
+    return found
+
+
+def _bare(line: str, name: str) -> list[tuple[str, str]]:
+    """A quoted input stated with its result, no call written (``"2*(3+4)" gives [2.0, ...]``): the
+    input of the one function the request asks for. Only a string counts as the input; a bare number
+    is prose too often (``1 in is 0.0254 m``)."""
+    found = []
+    for match in BARE_INPUT.finditer(line):
+        stated = STATED.match(line, match.end())
+        want = _result(stated["want"]) if stated else None
+        if want is not None and _literal(match["arg"]):
+            found.append((f"{name}({match['arg']})", want))
     return found
 
 
