@@ -168,3 +168,15 @@ def test_a_dataclass_with_a_mutable_default_gets_default_factory_named() -> None
         "A dataclass field cannot default to a shared dict: write `items: dict = field(default_factory=dict)`, "
         "with `from dataclasses import dataclass, field`."
     ]
+
+
+def test_a_fixture_imported_from_pytest_is_told_to_be_a_tests_argument() -> None:
+    # Package benchmark, inventory: "Test it with tmp_path" put this import at the top of the module.
+    problem = ("E   ImportError: cannot import name 'tmp_path' from 'pytest' "
+               "(/venv/lib/python3.11/site-packages/pytest/__init__.py)")
+    files = {"inventory/__init__.py": "", "inventory/store.py": "from pytest import tmp_path\nimport csv\n"}
+
+    assert repair_hints(problem, files) == [
+        "tmp_path is a pytest fixture: nothing can import it. A test gets it as an argument "
+        "(`def test_load(tmp_path):`); remove `from pytest import tmp_path` from inventory/store.py, "
+        "and never use it outside a test function."]

@@ -23,6 +23,9 @@ NO_INPUT = "EOFError: EOF when reading a line"
 FLOAT = r"-?\d+\.\d+(?:e[-+]?\d+)?"
 # dataclasses' own words for a list/dict/set default (package benchmark, inventory: resent unchanged 3 rounds)
 MUTABLE_DEFAULT = re.compile(r"mutable default <class '(\w+)'> for field (\w+) is not allowed")
+# pytest's fixtures, which a small model imports (package benchmark, inventory: "Test it with tmp_path"
+# gave `from pytest import tmp_path` at the top of inventory/store.py, and nothing imported)
+PYTEST_FIXTURES = ("tmp_path", "tmpdir", "capsys", "capfd", "monkeypatch", "caplog", "tmp_path_factory", "request")
 FLOAT_EQUALITY = re.compile(rf"assert ({FLOAT}) == ({FLOAT})\b")
 # Standard modules whose names a small model uses bare and forgets to import (HumanEval/8: reduce).
 NAME_HOMES = ("functools", "collections", "itertools", "math", "typing", "dataclasses", "heapq", "bisect",
@@ -169,6 +172,14 @@ def missing_name_hints(name: str, module: str, files: dict[str, str], request: s
     return [f"{module} has no {name}: define {name} in {target} in this reply."]
 
 
+def fixture_hint(name: str, files: dict[str, str]) -> str:
+    """``from pytest import tmp_path``: a fixture is a test's argument, never imported."""
+    where = [p for p in sorted(files) if re.search(rf"^from pytest import .*\b{name}\b", files[p], re.M)]
+    remove = f"remove `from pytest import {name}` from {', '.join(where)}" if where else "remove that import"
+    return (f"{name} is a pytest fixture: nothing can import it. A test gets it as an argument "
+            f"(`def test_load({name}):`); {remove}, and never use it outside a test function.")
+
+
 def method_of(name: str, code: str) -> str | None:
     """The class whose method ``name`` is, where the module has no top-level ``name`` (package benchmark,
     inventory: "Add load_csv(path) in inventory/store.py" written as ``Inventory.load_csv``)."""
@@ -202,6 +213,8 @@ def failure_hints(problem: str, files: dict[str, str], request: str = "") -> lis
     for name, module in dict.fromkeys(MISSING_NAME.findall(problem)):
         if module.split(".")[0] in local:
             hints += missing_name_hints(name, module, files, request)
+        elif module == "pytest" and name in PYTEST_FIXTURES:
+            hints.append(fixture_hint(name, files))
     for name in dict.fromkeys(UNDEFINED_NAME.findall(problem)):
         if unimported_module(name, problem, files):
             hints.append(f"{name} is a module that was never imported: add `import {name}` at the top of "
