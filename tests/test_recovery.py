@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatpkg.core.engine.events import TestsStarted, TurnEnded
+from chatpkg.core.engine.events import TestsStarted, TurnEnded, WorkspaceSnapshot
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.engine.turn import commit_message
@@ -94,3 +94,16 @@ def test_the_lock_of_a_killed_chatpkg_is_gone(tmp_path: Path) -> None:
         holder.wait()
     session, _ = open_session(root, ScriptedModel([]))  # kill -9 released it
     assert session.workspace.root == root.resolve()
+
+
+def test_a_session_stopped_before_its_workspace_snapshot_gets_one_when_resumed(root: Path) -> None:
+    # A kill between the header's line and the snapshot's (seen once in test_faults under load).
+    first, _ = open_session(root, ScriptedModel([]))
+    path = first.transcript.path
+    path.write_bytes(path.read_bytes().split(b"\n")[0] + b"\n")  # the header alone
+
+    session, _ = open_session(root, ScriptedModel([]))
+
+    snapshots = [e for e in read_transcript(session.transcript.path).events if isinstance(e, WorkspaceSnapshot)]
+    assert [s.commit for s in snapshots] == [session.workspace.head().sha]
+    assert "pkg/__init__.py" in snapshots[0].files

@@ -110,6 +110,8 @@ def open_session(
         session.emit(event)
         if isinstance(event, Notice):
             problems.append(event.message)
+    if not any(isinstance(e, WorkspaceSnapshot) for e in contents.events):
+        _snapshot(session)  # stopped between the header and the snapshot: no turn ran, the workspace is as it was
     session.emit(SessionResumed(workspace.head().sha, __version__, model.name))
     differ = _differences(recorded, chosen, recorded_model(contents), model.name)
     if differ:
@@ -182,7 +184,12 @@ def _start(
         session_id=sid, workspace=workspace, model=model, runner=runner, transcript=transcript, settings=settings,
         confinement=confinement,
     )
-    head = workspace.head()
-    files, modes, complete = workspace.snapshot(head.sha)
-    session.emit(WorkspaceSnapshot(head.sha, head.tree, files, modes, complete))
+    _snapshot(session)
     return session
+
+
+def _snapshot(session: Session) -> None:
+    """The workspace a session starts from, for replay (``rebuild_workspace``)."""
+    head = session.workspace.head()
+    files, modes, complete = session.workspace.snapshot(head.sha)
+    session.emit(WorkspaceSnapshot(head.sha, head.tree, files, modes, complete))
