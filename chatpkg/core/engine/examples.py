@@ -30,9 +30,9 @@ from chatpkg.core.engine.interface import stated_names
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
 # What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
+STATED = re.compile(r"`*\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
 # A quoted input not inside a call's parentheses (the call is read by _stated)
 BARE_INPUT = re.compile(r"""(?<![\w(,=])\s*`?(?P<arg>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
-STATED = re.compile(r"`*\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
 
 
 @dataclass(frozen=True)
