@@ -27,6 +27,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from chatpkg.core.engine.interface import stated_names
+from chatpkg.core.prompts.repair import dotted
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
 # What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
@@ -88,7 +89,7 @@ def _functions(path: str, text: str) -> list[tuple[str, ast.FunctionDef | ast.As
         tree = ast.parse(text)
     except SyntaxError:
         return []
-    module = path[:-3].removeprefix("src/").replace("/", ".").removesuffix(".__init__")
+    module = dotted(path)  # the same spelling as a stated name's module (interface.py), which stated_in compares
     return [(module, n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatpkg.core.engine import checks
+from chatpkg.core.engine import checks, interface
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
-from chatpkg.core.engine import interface
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
 from chatpkg.core.runner import TestReport
