@@ -9,6 +9,7 @@ replies and repair rounds in between, and one outcome line.
 from __future__ import annotations
 
 from chatpkg.core.engine.events import (
+    BlameWeighed,
     CandidateChosen,
     CandidateTried,
     CheckChanged,
@@ -69,7 +70,7 @@ class TurnRenderer:
         elif isinstance(event, ModelRequest) and event.role != "coder":
             await self.chat.add_notice(describe_event(event) or event.role, classes="step")
         elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice, ChecksWritten, CandidateTried,
-                                CandidateChosen, CheckChanged)):
+                                CandidateChosen, CheckChanged, BlameWeighed)):
             await self.chat.add_notice(describe_event(event) or "", classes="step")
         elif isinstance(event, ErrorOccurred):
             first = event.message.splitlines()[0] if event.message else event.error

@@ -48,7 +48,7 @@ def vet(source: str) -> Vetted:
         reason = _cannot_fail(node)
         if reason:
             rejected[node.name] = reason
-    tree.body = [n for n in tree.body if not (_is_test_function(n) and n.name in rejected)]  # type: ignore[union-attr]
+    tree.body = [n for n in tree.body if not (is_test_function(n) and n.name in rejected)]  # type: ignore[union-attr]
     kept = tuple(n.name for n in _tests(tree))
     if not kept:
         return Vetted("", (), rejected or {"*": "no test functions"})
@@ -64,14 +64,14 @@ def test_functions(source: str | None) -> dict[str, str]:
         return {}
     found = {n.name: ast.dump(n) for n in _tests(tree)}
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name.startswith("Test")):
-        found |= {f"{cls.name}::{n.name}": ast.dump(n) for n in cls.body if _is_test_function(n)}
+        found |= {f"{cls.name}::{n.name}": ast.dump(n) for n in cls.body if is_test_function(n)}
     return found
 
 
 def without(source: str, names: set[str]) -> Vetted:
     """The checks file with these tests taken out (what is left, vetted as it was)."""
     tree = ast.parse(source)
-    tree.body = [n for n in tree.body if not (_is_test_function(n) and n.name in names)]  # type: ignore[union-attr]
+    tree.body = [n for n in tree.body if not (is_test_function(n) and n.name in names)]  # type: ignore[union-attr]
     kept = tuple(n.name for n in _tests(tree))
     return Vetted(ast.unparse(tree) + "\n" if kept else "", kept)
 
@@ -84,7 +84,7 @@ def _one_check_each(node: ast.stmt, tree: ast.Module) -> list[ast.stmt]:
     pass. A check is a top-level statement of the body that asserts (an ``assert``, a loop holding
     asserts, ``with pytest.raises``); the others (setup) go before every check that follows them.
     Decorated tests (parametrize, fixtures by marks) stay whole."""
-    if not _is_test_function(node) or node.decorator_list:  # type: ignore[union-attr]
+    if not is_test_function(node) or node.decorator_list:  # type: ignore[union-attr]
         return [node]
     test: ast.FunctionDef | ast.AsyncFunctionDef = node  # type: ignore[assignment]
     asserting = [_asserts(stmt) for stmt in test.body]
@@ -105,12 +105,12 @@ def _asserts(stmt: ast.stmt) -> bool:
     return any(isinstance(n, ast.Assert) for n in ast.walk(stmt)) or _expects_error(stmt)
 
 
-def _is_test_function(node: ast.stmt) -> bool:
+def is_test_function(node: ast.stmt) -> bool:
     return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
 
 
 def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    return [n for n in tree.body if _is_test_function(n)]  # type: ignore[misc]
+    return [n for n in tree.body if is_test_function(n)]  # type: ignore[misc]
 
 
 def _cannot_fail(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:

@@ -273,6 +273,20 @@ class CheckChanged(Event):
 
 @_register
 @dataclass(frozen=True)
+class BlameWeighed(Event):
+    """A repair said one of the assistant's tests is wrong; what the other candidates' code says of it
+    (``engine/verdict.py``): "test wrong", "test stands" or "no evidence"."""
+
+    kind: ClassVar[str] = "blame"
+    turn: int
+    round: int
+    test: str
+    decision: str
+    evidence: str
+
+
+@_register
+@dataclass(frozen=True)
 class RepairRound(Event):
     """Round ``round`` is a repair; ``cause`` is "tests" or "format"."""
 

@@ -7,6 +7,7 @@ one place that says, in words, what an event means to the user.
 from __future__ import annotations
 
 from chatpkg.core.engine.events import (
+    BlameWeighed,
     CandidateChosen,
     CandidateTried,
     CheckChanged,
@@ -86,6 +87,8 @@ def _describe(event: Event) -> str | None:
     if isinstance(event, CheckChanged):
         why = f": {event.reason}" if event.reason else ""
         return f"changed its own test {event.path}::{event.test} ({event.change}){why}"
+    if isinstance(event, BlameWeighed):
+        return f"the model said {event.test} is wrong; {event.decision}: {event.evidence}"
     if isinstance(event, SettingsChanged):
         changes = ", ".join(f"{name} {old} → {new}" for name, (old, new) in event.changes.items())
         return f"changed {changes}" + (f" ({event.why})" if event.why else "")

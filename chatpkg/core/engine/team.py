@@ -72,6 +72,8 @@ class Team:
         self.tester = "tester" in team
         self.analysis = ""
         self.checks_written = False
+        self.tried: list[Tried] = []  # this turn's candidates, for the evidence on a blamed test (verdict.py)
+        self.chosen = 0
 
     # --- the analyst -----------------------------------------------------------------
 
@@ -172,6 +174,7 @@ class Team:
             if outcome.applied and outcome.failed == 0:
                 break
         chosen, why = choose(tried)
+        self.tried, self.chosen = tried, chosen.index
         if chosen is not tried[-1]:
             yield from self._reapply(chosen)
         report = run.report or report

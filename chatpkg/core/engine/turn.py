@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.engine import checks
+from chatpkg.core.engine import checks, verdict
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
     CheckChanged,
@@ -141,6 +141,8 @@ class TurnRun:
         self.notes: list[str] = []  # what the outcome names: checks changed, the candidate chosen
         self.user_tests = _user_tests(session)  # never changed by a repair or a candidate, test by test
         self.team = Team(self)
+        self.judge = verdict.Judge(self)  # the evidence when a repair says a test is wrong
+        self.stood: dict[str, str] = {}  # blamed tests the other candidates' code passes, with that evidence
         # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
         self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
 
@@ -237,6 +239,8 @@ class TurnRun:
                          "test's expected value. Fix the code.")
         if users:
             lines.append(f"{', '.join(dict.fromkeys(users))}: the user's tests. Never change them; fix the code.")
+        lines += [f"{f.test_id}: you said this test is wrong, but {self.stood[f.test_id]}: it stands. Fix the code."
+                  for f in report.failures if f.test_id in self.stood]
         return "\n\n# Which to fix, the code or the test?\n" + "\n".join(lines) if lines else ""
 
     def _first_messages(self) -> int:
@@ -283,22 +287,35 @@ class TurnRun:
                                      seconds, usage.cost, role, candidate))
         return reply
 
+    def parse(self, reply: str) -> list[FileEdit]:
+        """The edits a reply asks for, as this session reads them (raises ``EditError``)."""
+        settings = self.s.settings
+        files = functools.cache(self.s.workspace.text_files)  # read once, and only for a block without a path
+        edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program,
+                            home=lambda code: home_file(files(), code))
+        edits = _off_the_example(edits, files, self.text)
+        if settings.program:
+            edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
+                     else e for e in edits]
+        return edits
+
     def _apply(self, reply: str, candidate: int = 0) -> Iterator[Event]:
         root = self.s.workspace.root
+        blames = self.round > 0 and self.report is not None and not self.report.ok and test_blamed(reply) is not None
+        verdicts: dict[str, verdict.Verdict] = {}
+        removals: list[FileEdit] = []
         try:
-            settings = self.s.settings
-            files = functools.cache(self.s.workspace.text_files)  # read once, and only for a block without a path
-            edits = parse_edits(reply, edit_format=settings.edit_format, default_path=settings.program,
-                                home=lambda code: home_file(files(), code))
-            edits = _off_the_example(edits, files, self.text)
-            if settings.program:
-                edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
-                         else e for e in edits]
+            edits = self.parse(reply)
+            if blames:
+                verdicts = yield from self.judge.weigh(reply)
+                self.stood |= {t: v.evidence for t, v in verdicts.items() if v.decision == verdict.STANDS}
+                edits, removals = verdict.settle(root, edits, verdicts)
             self._refuse_left_out(edits)
             self._refuse_user_tests(edits, candidate)
-            before = current_files(root, edits)
-            yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits})))
+            before = current_files(root, edits + removals)
+            yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits + removals})))
             written = apply_edits(root, edits, guard_deletions=self.guard_deletions)
+            written |= apply_edits(root, removals)  # wrong tests taken out, by the evidence: never guarded
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
@@ -306,11 +323,11 @@ class TurnRun:
         for path in sorted({e.path for e in edits if e.cut}):
             self.notes.append(f"the reply was cut off inside {path}: its complete tests were kept")
             yield self.s.emit(Notice(f"The reply was cut off inside {path}; its complete tests were kept."))
-        yield from self._check_changes(reply, written, before)
-        if written and all(before.get(p) == t.encode("utf-8") for p, t in written.items()):
+        yield from self._check_changes(reply, written, before, verdicts)
+        if all(before.get(p) == t.encode("utf-8") for p, t in written.items()) and (written or verdicts):
             self.unchanged = True
-            if self.round and self.report and not self.report.ok and test_blamed(reply) is not None:
-                return blamed_test_message(self.text, self.report), "tests"  # evidence, not "nothing changed"
+            if blames:  # evidence, not "nothing changed"
+                return blamed_test_message(self.text, self.report, self.stood), "tests"
             return NOTHING_CHANGED, "format"
         return None, ""
 
@@ -336,14 +353,18 @@ class TurnRun:
                 "fix the code so that they pass."
             )
 
-    def _check_changes(self, reply: str, written: dict[str, str], before: dict[str, bytes | None]) -> Iterator[Event]:
-        """Every change a repair makes to the assistant's own tests is an event, named in the outcome."""
+    def _check_changes(self, reply: str, written: dict[str, str], before: dict[str, bytes | None],
+                       verdicts: dict[str, verdict.Verdict]) -> Iterator[Event]:
+        """Every change a repair makes to the assistant's own tests is an event, named in the outcome,
+        with the evidence for it when the other candidates' code gave some (engine/verdict.py)."""
         if self.round == 0:
             return
-        why = test_blamed(reply) or ""
+        blame = test_blamed(reply) or ""
         for path in sorted(p for p in written if is_test_path(p) and before.get(p) is not None):
             old = before[path]
             for test, change in checks.changes(old.decode("utf-8", "replace") if old else None, written[path]):
+                evidence = verdicts.get(f"{path}::{test}")
+                why = "; ".join(filter(None, [blame, evidence.evidence if evidence else ""]))
                 yield self.s.emit(CheckChanged(self.turn, self.round, path, test, change, why))
                 self.notes.append(f"changed its own test {path}::{test} ({change})" + (f": {why}" if why else ""))
 

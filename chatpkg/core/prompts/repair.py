@@ -253,7 +253,7 @@ def test_blamed(reply: str) -> str | None:
     return next((line.split(":", 1)[1].strip() for line in reply.splitlines() if line.startswith("TEST:")), None)
 
 
-def blamed_test_message(request: str, report: TestReport, shown: int = 3) -> str:
+def blamed_test_message(request: str, report: TestReport, stood: dict[str, str] | None = None, shown: int = 3) -> str:
     """For a ``TEST:`` reply that changed no test: the test stands, and the code is to be fixed.
 
     Seen on the embedded model: told only that its reply changed nothing, it blamed the test,
@@ -262,10 +262,14 @@ def blamed_test_message(request: str, report: TestReport, shown: int = 3) -> str
     replies started with ``TEST:``, one changed a test, and no turn went green. A test it does not
     change is the one it keeps, so the code has to meet it."""
     failing = [f"FAILED {f.test_id}: {f.message}" for f in report.failures[:shown]]
-    return "\n\n".join([
-        "# You said a test is wrong, but changed no test",
-        "Your reply starts with `TEST:` and sends the test as it was, so the test stands and the same "
-        "checks fail again. The request:\n" + request,
+    met = [f"{test}: {evidence}, so it can be met." for test, evidence in (stood or {}).items()
+           if any(f.test_id == test for f in report.failures)]
+    return "\n\n".join(filter(None, [
+        "# You said a test is wrong, but " + ("another candidate's code passes it" if met else "changed no test"),
+        ("A change to a test that code can pass is not applied: the test stands and the same checks fail again."
+         if met else "Your reply starts with `TEST:` and sends the test as it was, so the test stands and the same "
+         "checks fail again.") + " The request:\n" + request,
+        "\n".join(met),
         "The failing checks, with the value the code gave and the expected one:\n" + "\n".join(failing),
         "Change the code so that these checks pass. Start your reply with the file's path, not `TEST:`.",
-    ])
+    ]))

@@ -1,0 +1,209 @@
+"""Fix the code or fix the test: the evidence for a test the model says is wrong.
+
+A repair that starts with ``TEST: <why>`` says one of the assistant's failing tests expects the
+wrong value. The model's word alone decides nothing: on the package benchmark the embedded model
+blamed right tests (``slugify`` must lowercase, as the request says) as readily as wrong ones
+(``convert(6, "ft", "m") == 18.288`` expected as ``1.8288``), and when it was right it often sent
+no corrected test. The other candidates sampled for the turn are independent evidence (CodeT's
+agreement between code and tests): each one's code is run, beside the workspace in a scratch copy,
+against the tests as they are now.
+
+- A candidate whose code passes the test shows it can be met: **the test stands**, and a change the
+  reply makes to it is not applied.
+- When none passes it and another candidate's code fails it with the very same values (the same
+  first line of the failure: the same actual value against the same expected one), two pieces of
+  code written apart agree on what the test rejects: **the test is wrong**. A correction the reply
+  sends is kept; a test it left as it was is removed. Either way a ``CheckChanged`` names it, with
+  the evidence, in the turn's outcome.
+- Otherwise there is **no evidence**, and the reply is taken as it is.
+
+Only a failed assert is weighed: a name a test cannot find (``module 'rpn' has no attribute
+'tokenize'``) is about where the code puts it, which every candidate may get wrong alike. The
+user's tests and the examples chatpkg wrote from the user's words are never weighed: they say what
+is right.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatpkg.core.cancel import TurnCancelled
+from chatpkg.core.engine import checks
+from chatpkg.core.engine.events import BlameWeighed, Event
+from chatpkg.core.runner import TestFailure, TestReport
+from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, plan_edits
+
+if TYPE_CHECKING:
+    from chatpkg.core.engine.team import Tried
+    from chatpkg.core.engine.turn import TurnRun
+
+EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # checks.examples_path: the user's words
+NOT_COPIED = shutil.ignore_patterns(".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache",
+                                    "node_modules", "*.egg-info")
+
+WRONG, STANDS, UNKNOWN = "test wrong", "test stands", "no evidence"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the other candidates' code says of one blamed test."""
+
+    test: str  # "path::name"
+    decision: str  # WRONG, STANDS or UNKNOWN
+    evidence: str
+
+    @property
+    def path(self) -> str:
+        return self.test.split("::", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The name ``checks.test_functions`` gives it: ``test_x`` or ``TestC::test_m``, parameters dropped."""
+        return self.test.split("::", 1)[1].split("[", 1)[0]
+
+
+def first_line(failure: TestFailure) -> str:
+    return failure.message.strip().splitlines()[0] if failure.message.strip() else ""
+
+
+def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verdict:
+    """The verdict on one failing test from the reports of the other candidates' code (None: it did
+    not apply or run)."""
+    ran = {i: r for i, r in outcomes.items() if r is not None}
+    passes = [i for i, r in ran.items() if failure.test_id in r.passed_ids]
+    line = first_line(failure)
+    same = [i for i, r in ran.items() if any(f.test_id == failure.test_id and first_line(f) == line
+                                             for f in r.failures)]
+    if passes:
+        return Verdict(failure.test_id, STANDS, f"candidate {passes[0]}'s code passes it")
+    if same and line:
+        who = ", ".join(str(i) for i in same)
+        return Verdict(failure.test_id, WRONG,
+                       f"the code of candidate {who} fails it with the same values ({line}) and none passes it")
+    return Verdict(failure.test_id, UNKNOWN, f"none of {len(ran)} other candidate(s) passes it or gives the same values")
+
+
+def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> list[TestFailure]:
+    """The failing tests a ``TEST:`` reply may be blaming: the assistant's, failing an assert (not an
+    error raised in the code, not a timeout, not ``rpn.tokenize`` missing from the package: that is
+    where a name lives, which the repair hints settle); the ones its reason names, when it names any."""
+    found = []
+    for failure in report.failures:
+        path, _, name = failure.test_id.partition("::")
+        if not name or not is_test_path(path) or EXAMPLES_FILE.fullmatch(path):
+            continue
+        if path in users and name.split("[", 1)[0] in users[path]:
+            continue
+        if failure.raised_in_code or failure.hung or not first_line(failure).startswith(("AssertionError", "assert ")):
+            continue  # only a value the test expects; a name it cannot find is the interface's (repair hints)
+        found.append(failure)
+    named = [f for f in found if re.search(rf"\b{re.escape(f.test_id.rsplit('::', 1)[1].split('[', 1)[0])}\b", why)]
+    return named or found
+
+
+def remove_tests(source: str, names: set[str]) -> str:
+    """The test file without these tests (``test_x``, ``TestC::test_m``), cut out by their lines so
+    that the rest keeps its comments and layout; a class left with no tests goes with them."""
+    tree = ast.parse(source)
+    spans: list[ast.stmt] = []
+    for node in tree.body:
+        if checks.is_test_function(node) and node.name in names:  # type: ignore[union-attr]
+            spans.append(node)
+        elif isinstance(node, ast.ClassDef):
+            inner = [n for n in node.body if checks.is_test_function(n) and f"{node.name}::{n.name}" in names]  # type: ignore[union-attr]
+            spans.extend([node] if inner and len(inner) == len(node.body) else inner)
+    lines = source.splitlines(keepends=True)
+    for node in sorted(spans, key=lambda n: n.lineno, reverse=True):
+        start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno]) - 1
+        del lines[start:node.end_lineno]
+    return "".join(lines)
+
+
+def settle(root: Path, edits: list[FileEdit], verdicts: dict[str, Verdict]) -> tuple[list[FileEdit], list[FileEdit]]:
+    """The verdicts carried out on the reply's edits: those left (an edit that changes a test that
+    stands is left out) and the removals to apply after them (a wrong test the reply did not correct,
+    taken out of its file as the reply leaves it)."""
+    if not verdicts:
+        return edits, []
+    planned = plan_edits(root, edits)
+    now = {v.path: _read(root / v.path) for v in verdicts.values()}
+    for v in (v for v in verdicts.values() if v.decision == STANDS and v.path in planned):
+        if checks.test_functions(planned[v.path]).get(v.name) != checks.test_functions(now[v.path]).get(v.name):
+            edits = [e for e in edits if e.path != v.path]
+            planned.pop(v.path)
+    wrong: dict[str, set[str]] = {}
+    for v in (v for v in verdicts.values() if v.decision == WRONG):
+        text = planned.get(v.path, now[v.path])
+        old = checks.test_functions(now[v.path]).get(v.name)
+        if old is not None and checks.test_functions(text).get(v.name) == old:  # present, not corrected
+            wrong.setdefault(v.path, set()).add(v.name)
+    removals = [FileEdit(path, "whole", remove_tests(planned.get(path, now[path]), names)) for path, names in wrong.items()]
+    return edits, removals
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+class Judge:
+    """Weighs a ``TEST:`` reply's blame with the code of the turn's other candidates."""
+
+    def __init__(self, run: TurnRun) -> None:
+        self.run = run
+        self.known: dict[tuple[str, str], Verdict] = {}  # (test, first line of its failure) -> verdict
+
+    def weigh(self, reply_blames: str) -> Iterator[Event]:
+        """The verdicts on the tests the reply blames, each an event; empty without other candidates."""
+        run = self.run
+        others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
+        if not others or run.report is None:
+            return {}
+        failures = blamed(run.report, reply_blames, run.user_tests)
+        outcomes: dict[int, TestReport | None] | None = None
+        verdicts = {}
+        for failure in failures:
+            key = (failure.test_id, first_line(failure))
+            if key not in self.known:
+                if outcomes is None:
+                    outcomes = {t.index: self._elsewhere(t) for t in others}
+                self.known[key] = decide(failure, outcomes)
+            verdict = verdicts[failure.test_id] = self.known[key]
+            yield run.s.emit(BlameWeighed(run.turn, run.round, verdict.test, verdict.decision, verdict.evidence))
+        return verdicts
+
+    def _elsewhere(self, tried: Tried) -> TestReport | None:
+        """The tests as they are now, run on a scratch copy of the workspace holding this candidate's
+        code instead of the turn's (None when its edits cannot be applied there)."""
+        run = self.run
+        ws = run.s.workspace
+        try:
+            code = [e for e in run.parse(tried.reply) if not is_test_path(e.path)]
+        except EditError:
+            return None
+        if not code:
+            return None
+        with tempfile.TemporaryDirectory(prefix="chatpkg-evidence-") as tmp:
+            scratch = Path(tmp) / ws.root.name
+            shutil.copytree(ws.root, scratch, ignore=NOT_COPIED, symlinks=True)
+            for path in (p for p in run.edited if not is_test_path(p)):
+                old = ws.file_at(run.parent, path)
+                if old is None:
+                    (scratch / path).unlink(missing_ok=True)
+                else:
+                    (scratch / path).write_text(old, encoding="utf-8")
+            try:
+                apply_edits(scratch, code)
+            except (EditError, OSError):
+                return None
+            report = run.s.runner.run(scratch, run.cancel)
+        if report.cancelled:
+            raise TurnCancelled()
+        return report

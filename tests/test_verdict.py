@@ -1,0 +1,141 @@
+"""Fix the code or fix the test, decided by evidence: the other candidates' code run against a test the model blames."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from chatpkg.core.engine.events import BlameWeighed, CandidateChosen, CheckChanged, TurnEnded
+from chatpkg.core.engine.replay import replay_exact
+from chatpkg.core.engine.verdict import STANDS, UNKNOWN, WRONG, blamed, decide, remove_tests
+from chatpkg.core.runner import TestFailure, TestReport
+from tests.helpers import make_session, run, whole
+
+REQUEST = "Add double(x) in pkg/calc.py returning twice x."
+RIGHT_CODE = "def double(x):\n    return 2 * x\n"
+WRONG_CODE = "def double(x):\n    return x + 2\n"
+
+
+def with_test(code: str, expectation: str) -> dict[str, str]:
+    test = f"from pkg.calc import double\n\n\ndef test_double():\n    # the model's own test\n    assert {expectation}\n"
+    return {"pkg/calc.py": code, "tests/test_calc.py": test}
+
+
+def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
+    return next(e for e in events if isinstance(e, TurnEnded))
+
+
+def test_a_blamed_test_that_another_candidates_code_also_fails_with_the_same_values_is_removed(root: Path) -> None:
+    # units on the package benchmark: convert(6, "ft", "m") is 1.8288, the model's test said 18.288; it
+    # blamed the test rightly but sent only code, and the wrong test took every later repair round.
+    first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
+    second = whole(with_test("def double(x):\n    return x * 2\n", "double(1) == 3"))
+    blame = "TEST: double(3) is 6 by the request, not 7\n\n" + whole({"pkg/calc.py": RIGHT_CODE})
+    session, model = make_session(root, [first, second, blame], candidates=1, max_repairs=2)
+
+    events = run(session, REQUEST)
+
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 0
+    weighed = next(e for e in events if isinstance(e, BlameWeighed))
+    assert (weighed.test, weighed.decision) == ("tests/test_calc.py::test_double", WRONG)
+    assert "candidate 1 fails it with the same values (assert 6 == 7) and none passes it" in weighed.evidence
+    removed = next(e for e in events if isinstance(e, CheckChanged))
+    assert (removed.test, removed.change) == ("test_double", "removed")
+    assert "double(3) is 6 by the request" in removed.reason and "candidate 1" in removed.reason
+    assert "changed its own test tests/test_calc.py::test_double (removed)" in "\n".join(ended(events).notes)
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+    kept = (root / "tests" / "test_calc.py").read_text()
+    assert "def test_double" not in kept and kept.startswith("from pkg.calc import double")
+    assert len(model.asked) == 3  # no round was spent after the removal
+
+
+def test_a_blamed_test_another_candidates_code_passes_stands_and_its_change_is_not_applied(root: Path) -> None:
+    # textkit on the package benchmark: the model blamed slugify's right test (it must lowercase).
+    first = whole(with_test(WRONG_CODE, "double(3) == 6"))
+    second = whole(with_test(RIGHT_CODE, "double(1) == 3"))
+    weakened = "TEST: double(3) is 5\n\n" + whole(with_test(WRONG_CODE, "double(3) == 5"))
+    session, model = make_session(root, [first, second, weakened, whole({"pkg/calc.py": RIGHT_CODE})],
+                                  candidates=1, max_repairs=2)
+
+    events = run(session, REQUEST)
+
+    weighed = next(e for e in events if isinstance(e, BlameWeighed))
+    assert weighed.decision == STANDS and weighed.evidence == "candidate 1's code passes it"
+    assert not any(isinstance(e, CheckChanged) for e in events)
+    told = model.asked[3][-1]["content"]
+    assert "another candidate's code passes it" in told and "candidate 1's code passes it, so it can be met" in told
+    assert "assert 5 == 6" in told
+    assert "double(3) == 6" in (root / "tests" / "test_calc.py").read_text()
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+
+
+def test_a_blame_weighed_by_candidates_replays_verified(root: Path, tmp_path: Path) -> None:
+    first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
+    second = whole(with_test("def double(x):\n    return x * 2\n", "double(1) == 3"))
+    blame = "TEST: double(3) is 6\n\n" + whole({"pkg/calc.py": RIGHT_CODE})
+    session, _ = make_session(root, [first, second, blame], candidates=1, max_repairs=2)
+    run(session, REQUEST)
+
+    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
+
+    assert checks and all(c.ok for c in checks), [c.problems for c in checks]
+
+
+def test_the_coder_alone_has_no_evidence_to_weigh(root: Path) -> None:
+    first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
+    blame = "TEST: double(3) is 6\n\n" + whole({"pkg/calc.py": RIGHT_CODE})
+    session, _ = make_session(root, [first, blame, blame], max_repairs=2)
+
+    events = run(session, REQUEST)
+
+    assert not any(isinstance(e, (BlameWeighed, CheckChanged)) for e in events)
+    assert "double(3) == 7" in (root / "tests" / "test_calc.py").read_text()  # the test stands, red
+    assert "1 failed" in ended(events).tests
+
+
+def failure(message: str, test: str = "tests/t.py::test_a") -> TestFailure:
+    return TestFailure(test, message, "")
+
+
+def test_no_verdict_without_agreement_or_a_pass() -> None:
+    blamed = failure("AssertionError: assert 6 == 7\n+  where 6 = double(3)")
+    differently = TestReport(failed=1, failures=(failure("AssertionError: assert 4 == 7"),))
+    same = TestReport(failed=1, failures=(failure("AssertionError: assert 6 == 7\n+  where 6 = twice(3)"),))
+    passing = TestReport(passed=1, passed_ids=("tests/t.py::test_a",))
+
+    assert decide(blamed, {1: differently, 2: None}).decision == UNKNOWN
+    assert "1 other candidate(s)" in decide(blamed, {1: differently, 2: None}).evidence
+    assert decide(blamed, {1: differently, 2: same}).decision == WRONG  # the first lines agree
+    assert decide(blamed, {1: same, 2: passing}).decision == STANDS  # a pass outweighs agreement
+
+
+def test_only_the_assistants_failed_asserts_are_weighed_and_the_ones_the_reason_names() -> None:
+    report = TestReport(failed=5, failures=(
+        failure("AssertionError: assert 6 == 7", "tests/test_calc.py::test_value"),
+        failure("AssertionError: assert 0 == 1", "tests/test_calc.py::test_other"),
+        failure("AttributeError: module 'pkg' has no attribute 'double'", "tests/test_calc.py::test_name"),
+        failure("AssertionError: assert 1 == 2", "tests/test_user.py::test_theirs"),
+        failure("AssertionError: assert 1 == 2", "tests/test_turn1_examples.py::test_example_1"),
+    ))
+    users = {"tests/test_user.py": {"test_theirs": "..."}}
+
+    assert [f.test_id for f in blamed(report, "the test is wrong", users)] == [
+        "tests/test_calc.py::test_value", "tests/test_calc.py::test_other"]
+    assert [f.test_id for f in blamed(report, "test_other expects 1", users)] == ["tests/test_calc.py::test_other"]
+
+
+def test_removing_tests_keeps_the_rest_of_the_file_as_it_was() -> None:
+    source = (
+        "import pytest  # the fixtures\n\n\n"
+        "@pytest.mark.parametrize('x', [1, 2])\ndef test_wrong(x):\n    assert x == 3\n\n\n"
+        "def test_kept():\n    # a comment that stays\n    assert 1 == 1\n\n\n"
+        "class TestBox:\n    def test_one(self):\n        assert 0\n\n    def test_two(self):\n        assert 1\n\n\n"
+        "class TestGone:\n    def test_only(self):\n        assert 0\n"
+    )
+
+    left = remove_tests(source, {"test_wrong", "TestBox::test_one", "TestGone::test_only"})
+
+    assert "# a comment that stays" in left and "import pytest  # the fixtures" in left
+    assert "parametrize" not in left and "test_wrong" not in left and "TestGone" not in left
+    assert "def test_two" in left and "def test_one" not in left
+    ast.parse(left)
