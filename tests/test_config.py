@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from chatpkg.core.engine import config
+from chatpkg.core.engine.store import open_session
+from chatpkg.core.models.scripted import ScriptedModel
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +96,8 @@ def test_a_workspace_may_not_redirect_api_keys(root: Path) -> None:
         ("test_timeout = 0", "test_timeout", "above 0"),
         ('test_timeout = "60"', "test_timeout", "above 0"),
         ("model = 3", "model", "model string"),
+        ('team = "coder+reviewer"', "team", "one of coder, coder+tester, analyst+coder+tester"),
+        ("candidates = 9", "candidates", "from 0 to 8"),
         ("modle = 'x'", "modle", "is not a chatpkg setting"),
         ('[models."m"]\ncontext_window = "big"', 'models."m".context_window', "whole number of tokens"),
         ('[models."m"]\ncontext_window = -1', 'models."m".context_window', "above 0"),
@@ -176,3 +180,18 @@ def test_a_workspace_env_file_cannot_redirect_the_users_keys(tmp_path, monkeypat
     assert os.environ["CHATPKG_TEST_KEY"] == "k1"
     assert "OPENAI_API_BASE" not in os.environ
     monkeypatch.delenv("CHATPKG_TEST_KEY")
+
+
+def test_a_new_session_on_the_embedded_model_gets_its_measured_team_and_the_command_line_wins(root: Path) -> None:
+    embedded = "local/qwen2.5-coder-1.5b"
+    assert config.MEASURED_TEAMS[embedded] == ("coder", 2)  # docs/benchmarks.md, "The default team of the embedded model"
+    session, _ = open_session(root, ScriptedModel(name=embedded), init=True, resume=False)
+    assert (session.settings.team, session.settings.candidates) == ("coder", 2)
+    other, _ = open_session(root, ScriptedModel(name="openai/gpt-4o-mini"), resume=False)
+    assert (other.settings.team, other.settings.candidates) == ("coder", 0)
+    chosen, _ = open_session(root, ScriptedModel(name=embedded), changes={"candidates": 0}, resume=False)
+    assert chosen.settings.candidates == 0
+    write_project(root, '[tool.chatpkg]\ncandidates = 1\nteam = "coder+tester"\n')  # the config wins too
+    configured, _ = open_session(root, ScriptedModel(name=embedded), defaults=config.settings_defaults(root),
+                                 resume=False)
+    assert (configured.settings.team, configured.settings.candidates) == ("coder+tester", 1)

@@ -9,7 +9,7 @@ import git
 import pytest
 from helpers import kinds
 
-from chatpkg.core.engine.config import default_edit_format
+from chatpkg.core.engine.config import default_edit_format, default_team
 from chatpkg.core.engine.events import EditsApplied, TestsRun, TurnCommitted, TurnEnded
 from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.store import open_session
@@ -65,9 +65,11 @@ def test_the_embedded_model_is_installed_with_the_extra() -> None:
 
 
 def test_a_real_turn_with_the_embedded_model(root: Path) -> None:
-    """One turn on Qwen2.5-Coder-1.5B through litellm, deterministic (temperature 0, seed 0)."""
+    """One turn on Qwen2.5-Coder-1.5B through litellm, deterministic (temperature 0, seed 0), with the
+    model's measured format and team (candidates sampled only when the first reply fails)."""
     model = resolve_model(embedded.EMBEDDED_MODEL)
-    settings = Settings(max_repairs=1, edit_format=default_edit_format(embedded.EMBEDDED_MODEL))
+    settings = Settings(max_repairs=1, edit_format=default_edit_format(embedded.EMBEDDED_MODEL),
+                        **default_team(embedded.EMBEDDED_MODEL))
     session, _ = open_session(root, model, settings=settings, resume=False)
 
     events = list(session.run_turn("Add a function add(a, b) that returns the sum, with a pytest test."))

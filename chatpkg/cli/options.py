@@ -101,7 +101,7 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
                      "first [the model's measured best]."),
         click.option("--candidates", type=click.IntRange(0, MAX_CANDIDATES), default=None,
                      help="More coder replies sampled when the first fails the tests; the one passing most "
-                     "is kept [0]."),
+                     "is kept [the model's measured best; else 0]."),
         click.option("--sandbox", type=click.Choice(["on", "off"]), default=None,
                      help="Run tests and the program in a bubblewrap sandbox (on, when the system allows it) "
                      "or not (off) [on]."),
