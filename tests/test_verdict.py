@@ -109,18 +109,22 @@ def test_no_verdict_without_agreement_or_a_pass() -> None:
     assert decide(blamed, {1: same, 2: passing}).decision == STANDS  # a pass outweighs agreement
 
 
-def test_only_the_assistants_failed_asserts_are_weighed_and_the_ones_the_reason_names() -> None:
-    report = TestReport(failed=5, failures=(
+def test_only_the_assistants_tests_failing_in_themselves_are_weighed_and_the_ones_the_reason_names() -> None:
+    in_code = TestFailure("tests/test_calc.py::test_crash", "ZeroDivisionError: division by zero", "", "pkg/calc.py:2")
+    own_error = TestFailure("tests/test_calc.py::test_unset", "UnboundLocalError: cannot access local variable "
+                            "'store' where it is not associated with a value", "", "tests/test_calc.py:9")
+    report = TestReport(failed=6, failures=(
         failure("AssertionError: assert 6 == 7", "tests/test_calc.py::test_value"),
         failure("AssertionError: assert 0 == 1", "tests/test_calc.py::test_other"),
-        failure("AttributeError: module 'pkg' has no attribute 'double'", "tests/test_calc.py::test_name"),
+        in_code,
+        own_error,
         failure("AssertionError: assert 1 == 2", "tests/test_user.py::test_theirs"),
         failure("AssertionError: assert 1 == 2", "tests/test_turn1_examples.py::test_example_1"),
     ))
     users = {"tests/test_user.py": {"test_theirs": "..."}}
 
     assert [f.test_id for f in blamed(report, "the test is wrong", users)] == [
-        "tests/test_calc.py::test_value", "tests/test_calc.py::test_other"]
+        "tests/test_calc.py::test_value", "tests/test_calc.py::test_other", "tests/test_calc.py::test_unset"]
     assert [f.test_id for f in blamed(report, "test_other expects 1", users)] == ["tests/test_calc.py::test_other"]
 
 

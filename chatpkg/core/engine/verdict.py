@@ -17,10 +17,10 @@ against the tests as they are now.
   the evidence, in the turn's outcome.
 - Otherwise there is **no evidence**, and the reply is taken as it is.
 
-Only a failed assert is weighed: a name a test cannot find (``module 'rpn' has no attribute
-'tokenize'``) is about where the code puts it, which every candidate may get wrong alike. The
-user's tests and the examples chatpkg wrote from the user's words are never weighed: they say what
-is right.
+A test is weighed when it fails in itself: an assert, or an error of its own (inventory's test
+used a ``store`` it never set, and every candidate's code failed it alike); an error raised in the
+code is the code's. The user's tests and the examples chatpkg wrote from the user's words are never
+weighed: they say what is right.
 """
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verd
 
 
 def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> list[TestFailure]:
-    """The failing tests a ``TEST:`` reply may be blaming: the assistant's, failing an assert (not an
-    error raised in the code, not a timeout, not ``rpn.tokenize`` missing from the package: that is
-    where a name lives, which the repair hints settle); the ones its reason names, when it names any."""
+    """The failing tests a ``TEST:`` reply may be blaming: the assistant's, failing in the test itself (an
+    assert, or an error of the test's own such as a name it never set; not an error raised in the code,
+    not a timeout); the ones its reason names, when it names any."""
     found = []
     for failure in report.failures:
         path, _, name = failure.test_id.partition("::")
@@ -102,8 +102,8 @@ def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> li
             continue
         if path in users and name.split("[", 1)[0] in users[path]:
             continue
-        if failure.raised_in_code or failure.hung or not first_line(failure).startswith(("AssertionError", "assert ")):
-            continue  # only a value the test expects; a name it cannot find is the interface's (repair hints)
+        if failure.raised_in_code or failure.hung:
+            continue
         found.append(failure)
     named = [f for f in found if re.search(rf"\b{re.escape(f.test_id.rsplit('::', 1)[1].split('[', 1)[0])}\b", why)]
     return named or found
