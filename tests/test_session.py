@@ -159,7 +159,7 @@ def test_hostile_paths_are_refused_and_nothing_is_written(root: Path, tmp_path: 
 
 def test_a_hanging_test_fails_alone_and_the_turn_ends(root: Path) -> None:
     hang = whole({"tests/test_hang.py": "import time\n\n\ndef test_hang():\n    time.sleep(120)\n"})
-    session, _ = make_session(root, [hang], max_repairs=0, test_timeout=3)  # a test may take 1 s
+    session, _ = make_session(root, [hang], max_repairs=0, test_timeout=9)  # a test may take 3 s (loaded CI)
 
     events = run(session, "Add a slow test.")
 
