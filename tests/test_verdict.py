@@ -17,7 +17,8 @@ WRONG_CODE = "def double(x):\n    return x + 2\n"
 
 
 def with_test(code: str, expectation: str) -> dict[str, str]:
-    test = f"from pkg.calc import double\n\n\ndef test_double():\n    # the model's own test\n    assert {expectation}\n"
+    test = ("from pkg.calc import double\n\n\n"
+            f"def test_double():\n    # the model's own test\n    assert {expectation}\n")
     return {"pkg/calc.py": code, "tests/test_calc.py": test}
 
 

@@ -307,7 +307,7 @@ class TurnRun:
         try:
             edits = self.parse(reply)
             if blames:
-                verdicts = yield from self.judge.weigh(reply)
+                verdicts = yield from self.judge.weigh(test_blamed(reply) or "")
                 self.stood |= {t: v.evidence for t, v in verdicts.items() if v.decision == verdict.STANDS}
                 edits, removals = verdict.settle(root, edits, verdicts)
             self._refuse_left_out(edits)

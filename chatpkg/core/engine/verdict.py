@@ -88,7 +88,8 @@ def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verd
         who = ", ".join(str(i) for i in same)
         return Verdict(failure.test_id, WRONG,
                        f"the code of candidate {who} fails it with the same values ({line}) and none passes it")
-    return Verdict(failure.test_id, UNKNOWN, f"none of {len(ran)} other candidate(s) passes it or gives the same values")
+    return Verdict(failure.test_id, UNKNOWN,
+                   f"none of {len(ran)} other candidate(s) passes it or gives the same values")
 
 
 def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> list[TestFailure]:
@@ -118,7 +119,8 @@ def remove_tests(source: str, names: set[str]) -> str:
         if checks.is_test_function(node) and node.name in names:  # type: ignore[union-attr]
             spans.append(node)
         elif isinstance(node, ast.ClassDef):
-            inner = [n for n in node.body if checks.is_test_function(n) and f"{node.name}::{n.name}" in names]  # type: ignore[union-attr]
+            inner = [n for n in node.body
+                     if checks.is_test_function(n) and f"{node.name}::{n.name}" in names]  # type: ignore[union-attr]
             spans.extend([node] if inner and len(inner) == len(node.body) else inner)
     lines = source.splitlines(keepends=True)
     for node in sorted(spans, key=lambda n: n.lineno, reverse=True):
@@ -145,7 +147,8 @@ def settle(root: Path, edits: list[FileEdit], verdicts: dict[str, Verdict]) -> t
         old = checks.test_functions(now[v.path]).get(v.name)
         if old is not None and checks.test_functions(text).get(v.name) == old:  # present, not corrected
             wrong.setdefault(v.path, set()).add(v.name)
-    removals = [FileEdit(path, "whole", remove_tests(planned.get(path, now[path]), names)) for path, names in wrong.items()]
+    removals = [FileEdit(path, "whole", remove_tests(planned.get(path, now[path]), names))
+                for path, names in wrong.items()]
     return edits, removals
 
 
@@ -160,15 +163,16 @@ class Judge:
         self.run = run
         self.known: dict[tuple[str, str], Verdict] = {}  # (test, first line of its failure) -> verdict
 
-    def weigh(self, reply_blames: str) -> Iterator[Event]:
-        """The verdicts on the tests the reply blames, each an event; empty without other candidates."""
+    def weigh(self, why: str) -> Iterator[Event]:
+        """The verdicts on the tests a reply blames (``why``: its ``TEST:`` line), each an event; empty
+        without other candidates."""
         run = self.run
         others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
         if not others or run.report is None:
             return {}
-        failures = blamed(run.report, reply_blames, run.user_tests)
+        failures = blamed(run.report, why, run.user_tests)
         outcomes: dict[int, TestReport | None] | None = None
-        verdicts = {}
+        verdicts: dict[str, Verdict] = {}
         for failure in failures:
             key = (failure.test_id, first_line(failure))
             if key not in self.known:
