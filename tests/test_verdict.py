@@ -70,6 +70,26 @@ def test_a_blamed_test_another_candidates_code_passes_stands_and_its_change_is_n
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
 
 
+def test_candidates_with_the_same_code_for_what_a_test_calls_are_no_evidence(root: Path) -> None:
+    # textkit, turn 2: candidates that wrote only count.py all failed turn 1's slugify test alike, and
+    # that right test was removed as wrong. Code carried over from the parent is no second opinion.
+    first = whole(with_test(WRONG_CODE, "double(3) == 6"))
+    blame_first = "TEST: test_double is wrong\n\n" + first  # turn 1's candidate sent no code: nothing to weigh
+    triple = whole({"pkg/more.py": "def triple(x):\n    return 3 * x\n"})
+    triple_too = whole({"pkg/more.py": "def triple(x):\n    return x * 3\n"})
+    blame_later = "TEST: test_double expects the wrong value\n\n" + triple
+    session, _ = make_session(root, [first, "I would rather not.", blame_first, triple, triple_too, blame_later],
+                              candidates=1, max_repairs=1)
+
+    events = run(session, REQUEST) + run(session, "Add triple(x) in pkg/more.py returning three times x.")
+
+    weighed = [e for e in events if isinstance(e, BlameWeighed)]
+    assert [(e.turn, e.decision) for e in weighed] == [(2, UNKNOWN)]
+    assert weighed[0].evidence == "no other candidate wrote code of its own for what the test calls"
+    assert not any(isinstance(e, CheckChanged) for e in events)
+    assert "double(3) == 6" in (root / "tests" / "test_calc.py").read_text()  # the right test stays, red
+
+
 def test_a_blame_weighed_by_candidates_replays_verified(root: Path, tmp_path: Path) -> None:
     first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
     second = whole(with_test("def double(x):\n    return x * 2\n", "double(1) == 3"))

@@ -17,6 +17,9 @@ against the tests as they are now.
   the evidence, in the turn's outcome.
 - Otherwise there is **no evidence**, and the reply is taken as it is.
 
+Only a candidate that wrote code of its own for what the test calls is a second opinion: one that
+carried ``slugify`` over from the parent commit fails its test exactly as the turn's code does.
+
 A test is weighed when it fails in itself: an assert, or an error of its own (inventory's test
 used a ``store`` it never set, and every candidate's code failed it alike); an error raised in the
 code is the code's. The user's tests and the examples chatpkg wrote from the user's words are never
@@ -46,8 +49,8 @@ if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
 
 EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # checks.examples_path: the user's words
-NOT_COPIED = shutil.ignore_patterns(".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache",
-                                    "node_modules", "*.egg-info")
+NOT_CODE = (".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache", "node_modules")
+NOT_COPIED = shutil.ignore_patterns(*NOT_CODE, "*.egg-info")
 
 WRONG, STANDS, UNKNOWN = "test wrong", "test stands", "no evidence"
 
@@ -70,6 +73,15 @@ class Verdict:
         return self.test.split("::", 1)[1].split("[", 1)[0]
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """Another candidate's code, run against the tests as they are now: the report, and its definitions."""
+
+    report: TestReport
+    code: dict[str, tuple[str, frozenset[str]]]  # its definitions
+    carried: dict[str, tuple[str, frozenset[str]]]  # the definitions before its edits: the parent's
+
+
 def first_line(failure: TestFailure) -> str:
     return failure.message.strip().splitlines()[0] if failure.message.strip() else ""
 
@@ -90,6 +102,70 @@ def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verd
                        f"the code of candidate {who} fails it with the same values ({line}) and none passes it")
     return Verdict(failure.test_id, UNKNOWN,
                    f"none of {len(ran)} other candidate(s) passes it or gives the same values")
+
+
+def definitions(root: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """The code's top-level functions, classes and assigned names (not the tests'), by name: the dump
+    of each one's AST and the names it uses."""
+    found: dict[str, tuple[str, frozenset[str]]] = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if is_test_path(rel.as_posix()) or any(part in NOT_CODE for part in rel.parts):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            for name in names:
+                dump, uses = found.get(name, ("", frozenset()))
+                found[name] = (dump + ast.dump(node), uses | used_names(node))
+    return found
+
+
+def used_names(node: ast.AST) -> frozenset[str]:
+    return frozenset(n.id if isinstance(n, ast.Name) else n.attr
+                     for n in ast.walk(node) if isinstance(n, (ast.Name, ast.Attribute)))
+
+
+def names_a_test_uses(source: str, name: str) -> frozenset[str] | None:
+    """The names a test (``test_x`` or ``TestC::test_m``) uses; None when it cannot be found."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    cls, _, method = name.rpartition("::")
+    scope = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), []) if cls else tree.body
+    node = next((n for n in scope if checks.is_test_function(n) and n.name == method), None)  # type: ignore[union-attr]
+    return used_names(node) if node is not None else None
+
+
+def differs(test: frozenset[str] | None, theirs: dict[str, tuple[str, frozenset[str]]],
+            ours: dict[str, tuple[str, frozenset[str]]]) -> bool:
+    """Whether a candidate's code (``theirs``) differs from the code it started from (``ours``: the
+    parent commit's) in anything the test uses, directly or through the definitions it calls. Code a
+    candidate only carried over is no second opinion: a later turn's candidates that did not touch
+    ``slugify`` all fail its test alike. Unknown uses count as a difference."""
+    if test is None:
+        return True
+    seen: set[str] = set()
+    todo = list(test)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if theirs.get(name, ("", frozenset()))[0] != ours.get(name, ("", frozenset()))[0]:
+            return True
+        todo += [*theirs.get(name, ("", frozenset()))[1], *ours.get(name, ("", frozenset()))[1]]
+    return False
 
 
 def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> list[TestFailure]:
@@ -171,19 +247,29 @@ class Judge:
         if not others or run.report is None:
             return {}
         failures = blamed(run.report, why, run.user_tests)
-        outcomes: dict[int, TestReport | None] | None = None
+        outcomes: dict[int, Elsewhere | None] | None = None
         verdicts: dict[str, Verdict] = {}
         for failure in failures:
             key = (failure.test_id, first_line(failure))
             if key not in self.known:
                 if outcomes is None:
                     outcomes = {t.index: self._elsewhere(t) for t in others}
-                self.known[key] = decide(failure, outcomes)
+                self.known[key] = self._decide(failure, outcomes)
             verdict = verdicts[failure.test_id] = self.known[key]
             yield run.s.emit(BlameWeighed(run.turn, run.round, verdict.test, verdict.decision, verdict.evidence))
         return verdicts
 
-    def _elsewhere(self, tried: Tried) -> TestReport | None:
+    def _decide(self, failure: TestFailure, outcomes: dict[int, Elsewhere | None]) -> Verdict:
+        """The verdict from the candidates that wrote code of their own for what the test uses."""
+        root = self.run.s.workspace.root
+        path, _, name = failure.test_id.partition("::")
+        uses = names_a_test_uses(_read(root / path), name.split("[", 1)[0])
+        apart = {i: o.report for i, o in outcomes.items() if o is not None and differs(uses, o.code, o.carried)}
+        if not apart and any(outcomes.values()):
+            return Verdict(failure.test_id, UNKNOWN, "no other candidate wrote code of its own for what the test calls")
+        return decide(failure, apart)
+
+    def _elsewhere(self, tried: Tried) -> Elsewhere | None:
         """The tests as they are now, run on a scratch copy of the workspace holding this candidate's
         code instead of the turn's (None when its edits cannot be applied there)."""
         run = self.run
@@ -203,11 +289,13 @@ class Judge:
                     (scratch / path).unlink(missing_ok=True)
                 else:
                     (scratch / path).write_text(old, encoding="utf-8")
+            carried = definitions(scratch)
             try:
                 apply_edits(scratch, code)
             except (EditError, OSError):
                 return None
             report = run.s.runner.run(scratch, run.cancel)
+            written = definitions(scratch)
         if report.cancelled:
             raise TurnCancelled()
-        return report
+        return Elsewhere(report, written, carried)
