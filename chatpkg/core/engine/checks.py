@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 from dataclasses import dataclass, field
 
 SKIP_MARKS = ("skip", "skipif", "xfail")
@@ -24,6 +25,9 @@ def checks_path(turn: int) -> str:
 def examples_path(turn: int) -> str:
     """Where chatpkg writes the docstring examples as checks (engine/examples.py)."""
     return f"tests/test_turn{turn}_examples.py"
+
+
+EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # examples_path of any turn: the user's words
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,14 @@ def test_functions(source: str | None) -> dict[str, str]:
         tree = ast.parse(source or "")
     except SyntaxError:
         return {}
-    found = {n.name: ast.dump(n) for n in _tests(tree)}
+    return {name: ast.dump(node) for name, node in test_nodes(tree).items()}
+
+
+def test_nodes(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """A parsed test file's tests by pytest name (``test_x``, ``TestC::test_m``)."""
+    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {n.name: n for n in _tests(tree)}
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name.startswith("Test")):
-        found |= {f"{cls.name}::{n.name}": ast.dump(n) for n in cls.body if is_test_function(n)}
+        found |= {f"{cls.name}::{n.name}": n for n in cls.body if is_test_function(n)}  # type: ignore[misc]
     return found
 
 

@@ -125,10 +125,13 @@ def _check_edit_format(value: object) -> str | None:
     return None if value in EDIT_FORMATS else f"must be one of {', '.join(EDIT_FORMATS)}"
 
 
-def _check_max_repairs(value: object) -> str | None:
-    if _is_int(value) and 0 <= value <= MAX_REPAIRS_LIMIT:  # type: ignore[operator]
-        return None
-    return f"must be a whole number from 0 to {MAX_REPAIRS_LIMIT}"
+def _whole_number_to(most: int) -> Callable[[object], str | None]:
+    """The check of a whole number from 0 to ``most`` (repair rounds, candidates)."""
+    def check(value: object) -> str | None:
+        if _is_int(value) and 0 <= value <= most:  # type: ignore[operator]
+            return None
+        return f"must be a whole number from 0 to {most}"
+    return check
 
 
 def _check_test_timeout(value: object) -> str | None:
@@ -138,12 +141,6 @@ def _check_test_timeout(value: object) -> str | None:
 
 def _check_team(value: object) -> str | None:
     return None if value in TEAMS else f"must be one of {', '.join(TEAMS)}"
-
-
-def _check_candidates(value: object) -> str | None:
-    if _is_int(value) and 0 <= value <= MAX_CANDIDATES:  # type: ignore[operator]
-        return None
-    return f"must be a whole number from 0 to {MAX_CANDIDATES}"
 
 
 def _check_context_window(value: object) -> str | None:
@@ -161,10 +158,10 @@ def _check_api_base(value: object) -> str | None:
 TOP_LEVEL: dict[str, Callable[[object], str | None]] = {
     "model": _check_model,
     "edit_format": _check_edit_format,
-    "max_repairs": _check_max_repairs,
+    "max_repairs": _whole_number_to(MAX_REPAIRS_LIMIT),
     "test_timeout": _check_test_timeout,
     "team": _check_team,
-    "candidates": _check_candidates,
+    "candidates": _whole_number_to(MAX_CANDIDATES),
 }
 PER_MODEL: dict[str, Callable[[object], str | None]] = {
     "context_window": _check_context_window,

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from chatpkg.core.engine.team import Tried
     from chatpkg.core.engine.turn import TurnRun
 
-EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # checks.examples_path: the user's words
 NOT_CODE = (".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache", "node_modules")
 NOT_COPIED = shutil.ignore_patterns(*NOT_CODE, "*.egg-info")
 
@@ -141,9 +140,7 @@ def names_a_test_uses(source: str, name: str) -> frozenset[str] | None:
         tree = ast.parse(source)
     except SyntaxError:
         return None
-    cls, _, method = name.rpartition("::")
-    scope = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), []) if cls else tree.body
-    node = next((n for n in scope if checks.is_test_function(n) and n.name == method), None)  # type: ignore[union-attr]
+    node = checks.test_nodes(tree).get(name)
     return used_names(node) if node is not None else None
 
 
@@ -175,7 +172,7 @@ def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> li
     found = []
     for failure in report.failures:
         path, _, name = failure.test_id.partition("::")
-        if not name or not is_test_path(path) or EXAMPLES_FILE.fullmatch(path):
+        if not name or not is_test_path(path) or checks.EXAMPLES_FILE.fullmatch(path):
             continue
         if path in users and name.split("[", 1)[0] in users[path]:
             continue
@@ -190,14 +187,11 @@ def remove_tests(source: str, names: set[str]) -> str:
     """The test file without these tests (``test_x``, ``TestC::test_m``), cut out by their lines so
     that the rest keeps its comments and layout; a class left with no tests goes with them."""
     tree = ast.parse(source)
-    spans: list[ast.stmt] = []
-    for node in tree.body:
-        if checks.is_test_function(node) and node.name in names:  # type: ignore[union-attr]
-            spans.append(node)
-        elif isinstance(node, ast.ClassDef):
-            inner = [n for n in node.body
-                     if checks.is_test_function(n) and f"{node.name}::{n.name}" in names]  # type: ignore[union-attr]
-            spans.extend([node] if inner and len(inner) == len(node.body) else inner)
+    tests = checks.test_nodes(tree)
+    spans: list[ast.stmt] = [tests[name] for name in names if "::" not in name and name in tests]
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        inner = [tests[name] for name in names if name.partition("::")[0] == cls.name and name in tests]
+        spans.extend([cls] if inner and len(inner) == len(cls.body) else inner)
     lines = source.splitlines(keepends=True)
     for node in sorted(spans, key=lambda n: n.lineno, reverse=True):
         start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno]) - 1
