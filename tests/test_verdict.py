@@ -81,7 +81,8 @@ def test_candidates_with_the_same_code_for_what_a_test_calls_are_no_evidence(roo
     session, _ = make_session(root, [first, "I would rather not.", blame_first, triple, triple_too, blame_later],
                               candidates=1, max_repairs=1)
 
-    events = run(session, REQUEST) + run(session, "Add triple(x) in pkg/more.py returning three times x.")
+    # the request names double: its old red test is this turn's to repair (engine/inherited.py)
+    events = run(session, REQUEST) + run(session, "Add triple(x) in pkg/more.py returning three times x, like double.")
 
     weighed = [e for e in events if isinstance(e, BlameWeighed)]
     assert [(e.turn, e.decision) for e in weighed] == [(2, UNKNOWN)]

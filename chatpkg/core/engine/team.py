@@ -199,9 +199,11 @@ class Team:
         return self._tried(index, reply, report)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
+        """What the tests say of a candidate; a red test the turn inherited unchanged is not its failure."""
         own = {p for p in self._candidates_files() if is_test_path(p)}
         shared = frozenset(t for t in report.passed_ids if t.split("::", 1)[0] not in own)
-        return Tried(index, reply, shared, report.failed + report.errors, applied=True)
+        inherited = len(self.run.answers_for(report)[1]) if not report.ok else 0
+        return Tried(index, reply, shared, report.failed + report.errors - inherited, applied=True)
 
     def _candidates_files(self) -> list[str]:
         """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote."""

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.engine import checks, verdict
+from chatpkg.core.engine import checks, inherited, verdict
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
     CheckChanged,
@@ -143,6 +143,8 @@ class TurnRun:
         self.team = Team(self)
         self.judge = verdict.Judge(self)  # the evidence when a repair says a test is wrong
         self.stood: dict[str, str] = {}  # blamed tests the other candidates' code passes, with that evidence
+        self.inherited = inherited.Inherited.from_report(session.state.last_report())
+        self.left: list[TestFailure] = []  # failing as before the turn, not asked about: reported, not repaired
         # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
         self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
 
@@ -188,11 +190,14 @@ class TurnRun:
                 report = yield from self._test()
                 if checks_new:
                     report = yield from self.team.drop_hanging(report)
-                if not report.ok and self.round == 0:
+                if self._red_for_this_turn(report) and self.round == 0:
                     reply, report = yield from self.team.candidates(reply, report)
-                if report.ok:
+                if not self._red_for_this_turn(report):
+                    yield from self._leave_inherited()
                     return
-                problem, cause = "# The tests fail\n\n" + report.for_model() + self._whose_tests(report), "tests"
+                left = {f.test_id for f in self.left}
+                problem = "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left)
+                cause = "tests"
             if not self._may_repair(cause):
                 return
             if reply == previous and sampled is not None:
@@ -207,7 +212,28 @@ class TurnRun:
                                          f"{CANDIDATE_TEMPERATURE:g}) instead of the same greedy reply."))
             reply = yield from self._ask(model=sampled)
 
-    def _whose_tests(self, report: TestReport) -> str:
+    def answers_for(self, report: TestReport) -> tuple[list[TestFailure], list[TestFailure]]:
+        """The report's failures this turn answers for, and those it inherited unchanged and is not asked
+        about (engine/inherited.py), as the workspace stands now."""
+        return self.inherited.split(report.failures, self.text, self.s.workspace.root)
+
+    def _red_for_this_turn(self, report: TestReport) -> bool:
+        """Whether a failure the turn answers for is left (sets ``self.left``, the inherited ones)."""
+        if report.ok:
+            self.left = []
+            return False
+        own, self.left = self.answers_for(report)
+        unlisted = report.failed + report.errors - len(report.failures)
+        return bool(own) or not self.left or unlisted > 0 or report.timed_out
+
+    def _leave_inherited(self) -> Iterator[Event]:
+        """The turn's own tests pass; the old red ones it inherited are named, not repaired."""
+        if self.left:
+            line = inherited.described(self.left)
+            self.notes.append(line)
+            yield self.s.emit(Notice(line[0].upper() + line[1:] + "."))
+
+    def _whose_tests(self, report: TestReport, left: set[str] | frozenset[str] = frozenset()) -> str:
         """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
 
         A test can only be wrong where its own expectation failed: an error raised in the code (an import
@@ -216,7 +242,7 @@ class TurnRun:
         assistants = self.s.state.assistant_tests | set(self.edited)
         ours: dict[str, list[TestFailure]] = {}  # the assistant's failing tests, by file
         users: list[str] = []
-        for failure in report.failures:
+        for failure in (f for f in report.failures if f.test_id not in left):
             path, _, name = failure.test_id.partition("::")
             if path in self.user_tests and (not name or name in self.user_tests[path]):
                 users.append(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Protocol
@@ -96,10 +97,11 @@ class TestReport:
             return "no tests collected"
         return f"pytest exited with code {self.exit_code}"
 
-    def for_model(self) -> str:
-        """Summary plus every listed failure; the console tail when none is listed."""
+    def for_model(self, inherited: Collection[str] = ()) -> str:
+        """Summary plus every listed failure; the console tail when none is listed. The failures in
+        ``inherited`` (failing as before the turn, not its task) are only named, last."""
         lines = [f"Test run: {self.summary()}"]
-        for failure in self.failures:
+        for failure in (f for f in self.failures if f.test_id not in inherited):
             where = f" (raised at {failure.origin})" if failure.raised_in_code else ""
             lines += ["", f"FAILED {failure.test_id}: {failure.message}{where}", failure.output.rstrip()]
         hidden = self.failed + self.errors - len(self.failures)
@@ -107,6 +109,9 @@ class TestReport:
             lines += ["", f"... and {hidden} more not shown"]
         if not self.failures and not self.ok and self.output:
             lines += ["", "Console output (tail):", self.output.rstrip()]
+        named = [f.test_id for f in self.failures if f.test_id in inherited]
+        if named:
+            lines += ["", f"Failing as before this turn (not this repair's task): {', '.join(named)}"]
         if self.program_ran:
             lines += ["", f"`python {self.program}` ran to the end and printed:", self.printed]
         return "\n".join(lines)
