@@ -74,6 +74,7 @@ class Team:
         self.checks_written = False
         self.tried: list[Tried] = []  # this turn's candidates, for the evidence on a blamed test (verdict.py)
         self.chosen = 0
+        self.kept: dict[str, str] = {}  # the tests the coder wrote when asked for them: every candidate's checks
 
     # --- the analyst -----------------------------------------------------------------
 
@@ -160,13 +161,21 @@ class Team:
 
     # --- candidates --------------------------------------------------------------------
 
-    def candidates(self, reply: str, report: TestReport) -> Iterator[Event]:
-        """More coder replies when the first fails; returns the reply and report the turn goes on with."""
+    def keep_tests(self) -> None:
+        """The coder's first reply wrote no tests and the next one wrote them (turn.py): those test files
+        stay as they are now while candidates come and go, and judge each of them like the tester's checks."""
+        run = self.run
+        self.kept = {p: t for p, t in run.edited.items() if is_test_path(p) and p not in self._chatpkgs()}
+
+    def candidates(self, reply: str, report: TestReport, code_reply: str | None = None) -> Iterator[Event]:
+        """More coder replies when the first fails; returns the reply and report the turn goes on with.
+        ``code_reply``: the first reply's code, when the reply being judged only added the tests it was
+        asked for (candidate 0 is then that code with those tests)."""
         run = self.run
         extra = run.s.settings.candidates
         if extra <= 0:
             return reply, report
-        tried = [self._tried(0, reply, report)]
+        tried = [self._tried(0, code_reply or reply, report)]
         yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), _failed(report)))
         for index in range(1, extra + 1):
             outcome = yield from self._sample(index)
@@ -180,7 +189,7 @@ class Team:
         report = run.report or report
         yield run.s.emit(CandidateChosen(run.turn, chosen.index, len(tried), why))
         run.notes.append(f"tried {len(tried)} candidates; went on with candidate {chosen.index}: {why}")
-        return chosen.reply, report
+        return (reply if chosen.index == 0 else chosen.reply), report
 
     def _sample(self, index: int) -> Iterator[Event]:
         run = self.run
@@ -205,20 +214,32 @@ class Team:
         inherited = len(self.run.answers_for(report)[1]) if not report.ok else 0
         return Tried(index, reply, shared, report.failed + report.errors - inherited, applied=True)
 
+    def _chatpkgs(self) -> set[str]:
+        """The checks chatpkg wrote this turn: the tester's and the user's examples."""
+        return {checks.checks_path(self.run.turn), checks.examples_path(self.run.turn)}
+
     def _candidates_files(self) -> list[str]:
-        """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote."""
+        """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote and
+        the kept tests as they were kept."""
         run = self.run
-        keep = {checks.checks_path(run.turn), checks.examples_path(run.turn)}
-        return sorted(p for p in run.edited if p not in keep)
+        keep = self._chatpkgs()
+        return sorted(p for p in run.edited if p not in keep and self.kept.get(p) != run.edited[p])
 
     def _put_back_code(self) -> Iterator[Event]:
-        """Undo the previous candidate's edits (the tester's checks stay) before the next is applied."""
+        """Undo the previous candidate's edits (the tester's checks and the kept tests stay) before the
+        next is applied."""
         run = self.run
         paths = self._candidates_files()
         if paths:
             run.s.workspace.restore_paths(run.parent, paths)
             for path in paths:
                 run.edited.pop(path, None)
+        for path, text in self.kept.items():
+            if path in paths:
+                target = run.s.workspace.root / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                run.edited[path] = text
         yield from ()
 
     def _reapply(self, chosen: Tried) -> Iterator[Event]:

@@ -38,7 +38,13 @@ from chatpkg.core.engine.events import (
 from chatpkg.core.engine.team import CANDIDATE_TEMPERATURE, Team
 from chatpkg.core.models import Message, Model, ModelError, Usage
 from chatpkg.core.prompts.context import EXAMPLE_PATH, without_example
-from chatpkg.core.prompts.repair import blamed_test_message, repair_message, test_blamed
+from chatpkg.core.prompts.repair import (
+    asks_for_tests,
+    blamed_test_message,
+    no_tests_message,
+    repair_message,
+    test_blamed,
+)
 from chatpkg.core.prompts.runaway import RunawayGuard
 from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.tokens import count_message_tokens, count_tokens
@@ -53,7 +59,7 @@ from chatpkg.core.workspace.edits import (
     parse_edits,
     plan_edits,
 )
-from chatpkg.core.workspace.merge import home_file, unwrap_main_guard
+from chatpkg.core.workspace.merge import home_file, top_level_names, unwrap_main_guard
 from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
@@ -182,16 +188,23 @@ class TurnRun:
         reply = yield from self._ask()
         previous = None
         sampled: Model | None = None  # once a repair changed nothing: greedy decoding would only repeat it
+        code_reply: str | None = None  # the first reply, when the next round asked it for its tests
+        first_run = 0  # the round whose reply the tests first judge: candidates are sampled there
         while True:
             self.unchanged = False
             problem, cause = yield from self._apply(reply)
+            if problem is None and (untested := self._untested()) is not None:
+                code_reply, first_run = reply, self.round + 1
+                problem, cause = no_tests_message(untested), "format"
             if problem is None:
+                if code_reply is not None and self.round == first_run:
+                    self.team.keep_tests()
                 checks_new = yield from self.team.write_checks()
                 report = yield from self._test()
                 if checks_new:
                     report = yield from self.team.drop_hanging(report)
-                if self._red_for_this_turn(report) and self.round == 0:
-                    reply, report = yield from self.team.candidates(reply, report)
+                if self._red_for_this_turn(report) and self.round == first_run:
+                    reply, report = yield from self.team.candidates(reply, report, code_reply)
                 if not self._red_for_this_turn(report):
                     yield from self._leave_inherited()
                     return
@@ -211,6 +224,26 @@ class TurnRun:
                 yield self.s.emit(Notice(f"The repair changed nothing; asking again with sampling (temperature "
                                          f"{CANDIDATE_TEMPERATURE:g}) instead of the same greedy reply."))
             reply = yield from self._ask(model=sampled)
+
+    def _untested(self) -> dict[str, list[str]] | None:
+        """When the request asks for tests and the first reply wrote none (no test function added or
+        changed), the names its code added, by file; None otherwise. Asked once per turn, within the
+        format repairs."""
+        if self.round > 0 or not asks_for_tests(self.text) or not self._may_repair("format"):
+            return None
+        ws = self.s.workspace
+        ours = {checks.checks_path(self.turn), checks.examples_path(self.turn)}
+        for path in (p for p in self.edited if is_test_path(p) and p not in ours):
+            before = checks.test_functions(ws.file_at(self.parent, path))
+            if any(before.get(name) != body for name, body in checks.test_functions(self.edited[path]).items()):
+                return None
+        added = {}
+        for path in sorted(p for p in self.edited if p.endswith(".py") and not is_test_path(p)):
+            old = top_level_names(ws.file_at(self.parent, path) or "")
+            names = sorted(n for n in top_level_names(self.edited[path]) - old if not n.startswith("_"))
+            if names:
+                added[path] = names
+        return added
 
     def answers_for(self, report: TestReport) -> tuple[list[TestFailure], list[TestFailure]]:
         """The report's failures this turn answers for, and those it inherited unchanged and is not asked

@@ -273,3 +273,28 @@ def blamed_test_message(request: str, report: TestReport, stood: dict[str, str] 
         "The failing checks, with the value the code gave and the expected one:\n" + "\n".join(failing),
         "Change the code so that these checks pass. Start your reply with the file's path, not `TEST:`.",
     ]))
+
+
+# "Test it.", "Test all cases.", "Test the imports.", "write a short pytest test", "add tests", "with tests"
+ASKS_FOR_TESTS = re.compile(
+    r"\btest (?:it|them|this|that|all|each|every|both|the)\b|\b(?:add|write|with) (?:\w+ ){0,3}tests?\b", re.I)
+
+
+def asks_for_tests(request: str) -> bool:
+    """Whether the request asks for tests of what it adds."""
+    return ASKS_FOR_TESTS.search(request) is not None
+
+
+def no_tests_message(untested: dict[str, list[str]]) -> str:
+    """The request asked for tests and the reply wrote none: what to test, and where.
+
+    Seen on the package benchmark: asked "Test it.", the embedded model sent parse() alone, the turn
+    went green with nothing checking it, and parse("12in"), one of the request's own examples, failed
+    the acceptance test."""
+    where = [f"{', '.join(names)} (in {path}): tests/test_{path.rsplit('/', 1)[-1]}" for path, names in untested.items()]
+    listed = "\n".join(f"- {line}" for line in where) or "- the code your reply adds: a tests/test_<module>.py file"
+    return (
+        "# Your reply has no tests\n\nThe request asks for tests, and your reply wrote none. Add them now, as "
+        "pytest functions that import the code and assert what it returns for the request's own examples and "
+        "edge cases:\n" + listed + "\nReply with the test file (the code only where it must change)."
+    )

@@ -1,0 +1,87 @@
+"""A request that asks for tests gets them: a first reply with none is asked for them once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatpkg.core.engine.events import CandidateChosen, RepairRound, TurnEnded
+from chatpkg.core.engine.replay import replay_exact
+from chatpkg.core.prompts.repair import asks_for_tests
+from tests.helpers import make_session, run, whole
+
+REQUEST = "Add triple(x) in pkg/more.py returning three times x. Test it."
+TEST = "from pkg.more import triple\n\n\ndef test_triple():\n    assert triple(3) == 9\n"
+
+
+def code(body: str) -> str:
+    return whole({"pkg/more.py": f"def triple(x):\n    return {body}\n"})
+
+
+def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
+    return next(e for e in events if isinstance(e, TurnEnded))
+
+
+def test_a_reply_without_the_tests_the_request_asks_for_is_asked_for_them(root: Path) -> None:
+    # units on the package benchmark: asked "Test it.", the model sent parse() alone, the turn went green
+    # with nothing checking it, and parse("12in"), the request's own example, failed acceptance.
+    session, model = make_session(root, [code("3 * x"), whole({"tests/test_more.py": TEST})])
+
+    events = run(session, REQUEST)
+
+    asked = model.asked[1][-1]["content"]
+    assert asked.startswith("# Your reply has no tests")
+    assert "- triple (in pkg/more.py): tests/test_more.py" in asked
+    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("format", 1)]
+    assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
+    assert "test_triple" in (root / "tests" / "test_more.py").read_text()
+
+
+def test_a_request_that_asks_for_no_tests_is_not_asked_for_them(root: Path) -> None:
+    session, model = make_session(root, [code("3 * x")])
+
+    events = run(session, "Add triple(x) in pkg/more.py returning three times x.")
+
+    assert len(model.asked) == 1 and not any(isinstance(e, RepairRound) for e in events)
+    assert ended(events).outcome == "committed"
+
+
+def test_a_reply_with_tests_is_taken_as_it_is(root: Path) -> None:
+    session, model = make_session(root, [code("3 * x") + whole({"tests/test_more.py": TEST})])
+
+    run(session, REQUEST)
+
+    assert len(model.asked) == 1
+
+
+def test_the_tests_asked_for_judge_every_candidate(root: Path, tmp_path: Path) -> None:
+    # the first code is wrong; its tests, asked for, catch it; a candidate's code (with no tests of its
+    # own) passes them and is chosen, and the tests stay beside it
+    session, model = make_session(root, [code("x + 3"), whole({"tests/test_more.py": TEST}), code("x * 3")],
+                                  candidates=1)
+
+    events = run(session, REQUEST)
+
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 1 and chosen.tried == 2
+    assert model.asked[2] == model.asked[0]  # the candidate is sampled from the coder's first request
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+    assert (root / "tests" / "test_more.py").read_text() == TEST
+    assert "x * 3" in (root / "pkg" / "more.py").read_text()
+    assert all(c.ok for c in replay_exact(session.transcript.path, tmp_path / "replayed"))
+
+
+@pytest.mark.parametrize(("request_text", "asks"), [
+    ("Add parse(text) ... anything else raises ValueError. Test it.", True),
+    ("Add Inventory ... Test all cases.", True),
+    ("Export slugify from the package. Test the imports.", True),
+    ("Add load_csv(path). Test it with tmp_path.", True),
+    ("Solve it. Also write a short pytest test for `f` in tests/test_solution.py", True),
+    ("Add double(x), with tests.", True),
+    ("Make test_double pass.", False),
+    ("Fix the failing tests.", False),
+    ("Add double(x) returning twice x.", False),
+])
+def test_which_requests_ask_for_tests(request_text: str, asks: bool) -> None:
+    assert asks_for_tests(request_text) is asks
