@@ -26,6 +26,7 @@ from tests.helpers import make_session, run, whole
 REQUEST = "Add double(x) in pkg/calc.py returning 2 * x; for example, 3 doubled is 6."
 GOOD = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n"})
 WRONG = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n"})  # right for x == 2 only
+NO_EVIDENCE = ["No code.", "No code."]  # the replies sampled as evidence when a repair blames a test (verdict.py)
 CHECKS = ("from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 6\n\n\n"
           "def test_zero():\n    assert double(0) == 0\n")
 
@@ -185,7 +186,8 @@ def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -
     fixed_check = "TEST: double(3) is 6 by the request's own example\n\n" + checks_reply(
         "from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 6\n"
     )
-    session, model = make_session(root, [GOOD, checks_reply(wrong_check), fixed_check], team="coder+tester")
+    session, model = make_session(root, [GOOD, checks_reply(wrong_check), fixed_check, *NO_EVIDENCE],
+                                  team="coder+tester")
 
     events = run(session, REQUEST)
 
@@ -200,11 +202,11 @@ def test_blaming_the_test_without_changing_it_gets_the_request_and_the_values(ro
     own_test = "from pkg.calc import double\n\n\ndef test_double():\n    assert double(3) == 6\n"
     first = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n", "tests/test_calc.py": own_test})
     blame = "TEST: the test is incorrect\n\n" + first  # what the embedded model sent: the same files
-    session, model = make_session(root, [first, blame, GOOD], max_repairs=2)
+    session, model = make_session(root, [first, blame, *NO_EVIDENCE, GOOD], max_repairs=2)
 
     events = run(session, REQUEST)
 
-    told = model.asked[2][-1]["content"]
+    told = model.asked[4][-1]["content"]
     assert "changed no test" in told and "The files already hold" not in told
     assert REQUEST in told and "assert 5 == 6" in told  # the request's words and the assert's two values
     assert "the test stands" in told and "Change the code so that these checks pass" in told
@@ -258,7 +260,7 @@ def test_tests_added_to_the_users_file_are_the_assistants_and_the_users_stay_unt
         "def test_package_imports():\n", "def test_package_imports():\n    return\n")
     fixed = wrong.replace("== 7", "== 6")
     model.load([whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n", "tests/test_pkg.py": wrong}),
-                "TEST: 3 doubled is 6\n\n" + whole({"tests/test_pkg.py": users_changed}),
+                "TEST: 3 doubled is 6\n\n" + whole({"tests/test_pkg.py": users_changed}), *NO_EVIDENCE,
                 "TEST: 3 doubled is 6\n\n" + whole({"tests/test_pkg.py": fixed})])
 
     events = run(session, REQUEST)
@@ -279,7 +281,8 @@ def test_a_test_an_earlier_turn_added_to_the_users_file_stays_the_assistants(roo
     wrong = scaffold + "\n\nfrom pkg.calc import double\n\n\ndef test_double():\n    assert double(1) == 4\n"
     model.load([whole({"pkg/calc.py": "def double(x):\n    return x + 3\n", "tests/test_pkg.py": wrong}),
                 whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n"}),
-                "TEST: 1 doubled is 2\n\n" + whole({"tests/test_pkg.py": wrong.replace("== 4", "== 2")})])
+                "TEST: 1 doubled is 2\n\n" + whole({"tests/test_pkg.py": wrong.replace("== 4", "== 2")}),
+                *NO_EVIDENCE])
     assert ended(run(session, "Add double(x) in pkg/calc.py, with a test.")).tests == "2 passed"
 
     events = run(session, "double(x) must return 2 * x.")

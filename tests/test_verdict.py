@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from chatpkg.core.engine.events import BlameWeighed, CandidateChosen, CheckChanged, TurnEnded
+from chatpkg.core.engine.events import BlameWeighed, CandidateChosen, CheckChanged, Notice, TurnEnded
 from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.engine.verdict import STANDS, UNKNOWN, WRONG, blamed, decide, remove_tests
 from chatpkg.core.runner import TestFailure, TestReport
@@ -103,16 +103,36 @@ def test_a_blame_weighed_by_candidates_replays_verified(root: Path, tmp_path: Pa
     assert checks and all(c.ok for c in checks), [c.problems for c in checks]
 
 
-def test_the_coder_alone_has_no_evidence_to_weigh(root: Path) -> None:
+def test_the_coder_alone_samples_replies_as_evidence_when_a_repair_blames_a_test(root: Path, tmp_path: Path) -> None:
     first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
     blame = "TEST: double(3) is 6\n\n" + whole({"pkg/calc.py": RIGHT_CODE})
-    session, _ = make_session(root, [first, blame, blame], max_repairs=2)
+    samples = [whole(with_test("def double(x):\n    return x * 2\n", "double(2) == 4")), "I would rather not."]
+    session, model = make_session(root, [first, blame, *samples], max_repairs=2)
 
     events = run(session, REQUEST)
 
-    assert not any(isinstance(e, (BlameWeighed, CheckChanged)) for e in events)
-    assert "double(3) == 7" in (root / "tests" / "test_calc.py").read_text()  # the test stands, red
-    assert "1 failed" in ended(events).tests
+    assert len(model.asked) == 4 and model.asked[2] == model.asked[0] == model.asked[3]  # the first request, again
+    assert any(isinstance(e, Notice) and "sampling 2 more replies" in e.message for e in events)
+    weighed = next(e for e in events if isinstance(e, BlameWeighed))
+    assert weighed.decision == WRONG and "candidate 1 fails it with the same values (assert 6 == 7)" in weighed.evidence
+    assert "def test_double" not in (root / "tests" / "test_calc.py").read_text()  # removed, with the evidence
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+    assert not any(isinstance(e, CandidateChosen) for e in events)  # evidence only: the workspace kept its code
+    assert all(c.ok for c in replay_exact(session.transcript.path, tmp_path / "replayed"))
+
+
+def test_a_sampled_reply_that_passes_the_blamed_test_makes_it_stand(root: Path) -> None:
+    first = whole(with_test(WRONG_CODE, "double(3) == 6"))
+    blame = "TEST: double(3) is 5\n\n" + whole(with_test(WRONG_CODE, "double(3) == 5"))
+    samples = [whole({"pkg/calc.py": RIGHT_CODE}), whole({"pkg/calc.py": WRONG_CODE})]
+    session, _ = make_session(root, [first, blame, *samples, whole({"pkg/calc.py": RIGHT_CODE})], max_repairs=2)
+
+    events = run(session, REQUEST)
+
+    weighed = next(e for e in events if isinstance(e, BlameWeighed))
+    assert weighed.decision == STANDS and weighed.evidence == "candidate 1's code passes it"
+    assert "double(3) == 6" in (root / "tests" / "test_calc.py").read_text()
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
 
 
 def failure(message: str, test: str = "tests/t.py::test_a") -> TestFailure:

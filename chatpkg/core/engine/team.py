@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
 
 CANDIDATE_TEMPERATURE = 0.8
+EVIDENCE_SAMPLES = 2  # coder replies sampled for a blamed test when the turn has no candidates
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,23 @@ class Team:
         yield run.s.emit(CandidateChosen(run.turn, chosen.index, len(tried), why))
         run.notes.append(f"tried {len(tried)} candidates; went on with candidate {chosen.index}: {why}")
         return (reply if chosen.index == 0 else chosen.reply), report
+
+    def evidence(self) -> Iterator[Event]:
+        """Coder replies to the turn's first request, sampled when a repair blames a test and the turn
+        has no candidates: the verdict runs their code beside the workspace (never in it). Once a turn."""
+        run = self.run
+        if self.tried:
+            return [t for t in self.tried if t.applied and t.index != self.chosen]
+        yield run.s.emit(Notice(f"Weighing the blamed test: sampling {EVIDENCE_SAMPLES} more replies to the "
+                                "turn's request, whose code runs beside the workspace as evidence."))
+        for index in range(1, EVIDENCE_SAMPLES + 1):
+            model = run.s.model.with_sampling(CANDIDATE_TEMPERATURE, index)
+            messages = run.first_messages
+            yield run._request_event(count_message_tokens(messages), role="coder", candidate=index,
+                                     messages=len(messages))
+            reply = yield from run._ask(messages, candidate=index, model=model)
+            self.tried.append(Tried(index, reply, frozenset(), 0, applied=True))
+        return list(self.tried)
 
     def _sample(self, index: int) -> Iterator[Event]:
         run = self.run

@@ -17,6 +17,10 @@ against the tests as they are now.
   the evidence, in the turn's outcome.
 - Otherwise there is **no evidence**, and the reply is taken as it is.
 
+A turn that sampled no candidates (the coder alone, or a first reply that passed) samples some
+when a repair first blames a test (``Team.evidence``): coder replies to the turn's first request,
+whose code is only ever run here, beside the workspace.
+
 Only a candidate that wrote code of its own for what the test calls is a second opinion: one that
 carried ``slugify`` over from the parent commit fails its test exactly as the turn's code does.
 
@@ -99,6 +103,8 @@ def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verd
         who = ", ".join(str(i) for i in same)
         return Verdict(failure.test_id, WRONG,
                        f"the code of candidate {who} fails it with the same values ({line}) and none passes it")
+    if not ran:
+        return Verdict(failure.test_id, UNKNOWN, "no other candidate's code could be run")
     return Verdict(failure.test_id, UNKNOWN,
                    f"none of {len(ran)} other candidate(s) passes it or gives the same values")
 
@@ -234,13 +240,16 @@ class Judge:
         self.known: dict[tuple[str, str], Verdict] = {}  # (test, first line of its failure) -> verdict
 
     def weigh(self, why: str) -> Iterator[Event]:
-        """The verdicts on the tests a reply blames (``why``: its ``TEST:`` line), each an event; empty
-        without other candidates."""
+        """The verdicts on the tests a reply blames (``why``: its ``TEST:`` line), each an event. Without
+        candidates of the turn's, ``Team.evidence`` samples coder replies whose code is only run here."""
         run = self.run
-        others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
-        if not others or run.report is None:
+        if run.report is None or not (failures := blamed(run.report, why, run.user_tests)):
             return {}
-        failures = blamed(run.report, why, run.user_tests)
+        others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
+        if not others:  # the turn sampled no candidates: sample some now, as evidence only
+            others = yield from run.team.evidence()
+        if not others:
+            return {}
         outcomes: dict[int, Elsewhere | None] | None = None
         verdicts: dict[str, Verdict] = {}
         for failure in failures:
