@@ -85,3 +85,19 @@ def test_the_tests_asked_for_judge_every_candidate(root: Path, tmp_path: Path) -
 ])
 def test_which_requests_ask_for_tests(request_text: str, asks: bool) -> None:
     assert asks_for_tests(request_text) is asks
+
+
+def test_a_chosen_candidate_that_wrote_no_tests_is_asked_for_them(root: Path) -> None:
+    # textkit, turn 3: the first reply's truncate and its test failed; a candidate with truncate alone
+    # passed every test there was (none of them its) and the turn ended green with truncate untested
+    first = code("x + 3") + whole({"tests/test_more.py": TEST})
+    session, model = make_session(root, [first, code("x * 3"), whole({"tests/test_more.py": TEST})], candidates=2)
+
+    events = run(session, REQUEST)
+
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    asked = model.asked[2][-1]["content"]
+    assert asked.startswith("# Your reply has no tests") and "x * 3" in model.asked[2][-2]["content"]
+    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("format", 1)]
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+    assert (root / "tests" / "test_more.py").read_text() == TEST and "x * 3" in (root / "pkg" / "more.py").read_text()

@@ -197,20 +197,9 @@ class TurnRun:
                 code_reply, first_run = reply, self.round + 1
                 problem, cause = no_tests_message(untested), "format"
             if problem is None:
-                if code_reply is not None and self.round == first_run:
-                    self.team.keep_tests()
-                checks_new = yield from self.team.write_checks()
-                report = yield from self._test()
-                if checks_new:
-                    report = yield from self.team.drop_hanging(report)
-                if self._red_for_this_turn(report) and self.round == first_run:
-                    reply, report = yield from self.team.candidates(reply, report, code_reply)
-                if not self._red_for_this_turn(report):
-                    yield from self._leave_inherited()
+                reply, problem, cause = yield from self._check(reply, code_reply, first_run)
+                if problem is None:
                     return
-                left = {f.test_id for f in self.left}
-                problem = "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left)
-                cause = "tests"
             if not self._may_repair(cause):
                 return
             if reply == previous and sampled is not None:
@@ -225,10 +214,30 @@ class TurnRun:
                                          f"{CANDIDATE_TEMPERATURE:g}) instead of the same greedy reply."))
             reply = yield from self._ask(model=sampled)
 
+    def _check(self, reply: str, code_reply: str | None, first_run: int) -> Iterator[Event]:
+        """The tests on an applied reply; candidates when they first fail. Returns the reply the turn goes
+        on with, and the problem to send back with its cause (None: the turn is done)."""
+        if code_reply is not None and self.round == first_run:
+            self.team.keep_tests()
+        checks_new = yield from self.team.write_checks()
+        report = yield from self._test()
+        if checks_new:
+            report = yield from self.team.drop_hanging(report)
+        if self._red_for_this_turn(report) and self.round == first_run:
+            reply, report = yield from self.team.candidates(reply, report, code_reply)
+            if self.team.chosen and (untested := self._untested()) is not None:
+                # a candidate that wrote no tests passes every test it has: it is asked for them, too
+                return reply, no_tests_message(untested), "format"
+        if not self._red_for_this_turn(report):
+            yield from self._leave_inherited()
+            return reply, None, ""
+        left = {f.test_id for f in self.left}
+        return reply, "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left), "tests"
+
     def _untested(self) -> dict[str, list[str]] | None:
-        """When the request asks for tests and the first reply wrote none (no test function added or
-        changed), the names its code added, by file; None otherwise. Asked once per turn, within the
-        format repairs."""
+        """When the request asks for tests and the reply the turn goes on with in its first round (the
+        first, or the candidate chosen) wrote none (no test function added or changed), the names its
+        code added, by file; None otherwise. Asked once per turn, within the format repairs."""
         if self.round > 0 or not asks_for_tests(self.text) or not self._may_repair("format"):
             return None
         ws = self.s.workspace
