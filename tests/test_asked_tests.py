@@ -33,7 +33,7 @@ def test_a_reply_without_the_tests_the_request_asks_for_is_asked_for_them(root: 
     asked = model.asked[1][-1]["content"]
     assert asked.startswith("# Your reply has no tests")
     assert "- triple (in pkg/more.py): tests/test_more.py" in asked
-    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("format", 1)]
+    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
     assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
     assert "test_triple" in (root / "tests" / "test_more.py").read_text()
 
@@ -98,6 +98,6 @@ def test_a_chosen_candidate_that_wrote_no_tests_is_asked_for_them(root: Path) ->
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
     asked = model.asked[2][-1]["content"]
     assert asked.startswith("# Your reply has no tests") and "x * 3" in model.asked[2][-2]["content"]
-    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("format", 1)]
+    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
     assert (root / "tests" / "test_more.py").read_text() == TEST and "x * 3" in (root / "pkg" / "more.py").read_text()

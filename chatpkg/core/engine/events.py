@@ -285,10 +285,14 @@ class BlameWeighed(Event):
     evidence: str
 
 
+FORMAT_CAUSES = ("format", "no_tests")  # the repair causes counted against ``Settings.max_format_repairs``
+
+
 @_register
 @dataclass(frozen=True)
 class RepairRound(Event):
-    """Round ``round`` is a repair; ``cause`` is "tests" or "format"."""
+    """Round ``round`` is a repair; ``cause`` is "tests", "format", or "no_tests" (the reply wrote none of the
+    tests the request asks for; counted with the format repairs)."""
 
     kind: ClassVar[str] = "repair"
     turn: int

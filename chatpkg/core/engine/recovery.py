@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chatpkg.core.engine.events import (
+    FORMAT_CAUSES,
     EditsApplied,
     EditsPending,
     Event,
@@ -63,7 +64,7 @@ def unfinished_turns(events: list[Event]) -> list[Unfinished]:
             record.commit = event.commit
         elif isinstance(event, RepairRound):
             record.rounds = event.round + 1
-            if event.cause == "format":
+            if event.cause in FORMAT_CAUSES:
                 record.format_repairs += 1
             else:
                 record.test_repairs += 1

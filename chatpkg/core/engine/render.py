@@ -57,7 +57,8 @@ def _describe(event: Event) -> str | None:
         after = f"  (after {_plural(event.round, 'repair round')})" if event.round else ""
         return f"tests: {report.summary()}{after}" + _printed(report)
     if isinstance(event, RepairRound):
-        why = "the tests fail" if event.cause == "tests" else "the reply could not be applied"
+        why = {"tests": "the tests fail", "no_tests": "the reply has none of the tests the request asks for"}.get(
+            event.cause, "the reply could not be applied")
         return f"repair {event.used}/{event.budget}: {why}"
     if isinstance(event, TurnCommitted):
         return f"committed {event.commit[:7]}  turn {event.turn}"

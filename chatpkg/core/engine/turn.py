@@ -18,6 +18,7 @@ from chatpkg.core.cancel import CancelToken, TurnCancelled
 from chatpkg.core.engine import checks, inherited, verdict
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
+    FORMAT_CAUSES,
     CheckChanged,
     EditsApplied,
     EditsPending,
@@ -195,7 +196,7 @@ class TurnRun:
             problem, cause = yield from self._apply(reply)
             if problem is None and (untested := self._untested()) is not None:
                 code_reply, first_run = reply, self.round + 1
-                problem, cause = no_tests_message(untested), "format"
+                problem, cause = no_tests_message(untested), "no_tests"
             if problem is None:
                 reply, problem, cause = yield from self._check(reply, code_reply, first_run)
                 if problem is None:
@@ -227,7 +228,7 @@ class TurnRun:
             reply, report = yield from self.team.candidates(reply, report, code_reply)
             if self.team.chosen and (untested := self._untested()) is not None:
                 # a candidate that wrote no tests passes every test it has: it is asked for them, too
-                return reply, no_tests_message(untested), "format"
+                return reply, no_tests_message(untested), "no_tests"
         if not self._red_for_this_turn(report):
             yield from self._leave_inherited()
             return reply, None, ""
@@ -269,11 +270,10 @@ class TurnRun:
         return bool(own) or not self.left or unlisted > 0 or report.timed_out
 
     def _leave_inherited(self) -> Iterator[Event]:
-        """The turn's own tests pass; the old red ones it inherited are named, not repaired."""
+        """The turn's own tests pass; the old red ones it inherited are named in its outcome, not repaired."""
         if self.left:
-            line = inherited.described(self.left)
-            self.notes.append(line)
-            yield self.s.emit(Notice(line[0].upper() + line[1:] + "."))
+            self.notes.append(inherited.described(self.left))
+        yield from ()
 
     def _whose_tests(self, report: TestReport, left: set[str] | frozenset[str] = frozenset()) -> str:
         """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
@@ -456,12 +456,12 @@ class TurnRun:
 
     def _may_repair(self, cause: str) -> bool:
         settings = self.s.settings
-        if cause == "format":
+        if cause in FORMAT_CAUSES:
             return self.format_repairs < settings.max_format_repairs
         return self.test_repairs < settings.max_repairs
 
     def _repair(self, reply: str, cause: str, problem: str) -> Iterator[Event]:
-        if cause == "format":
+        if cause in FORMAT_CAUSES:
             self.format_repairs += 1
             used, budget = self.format_repairs, self.s.settings.max_format_repairs
         else:
