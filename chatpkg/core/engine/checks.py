@@ -27,6 +27,11 @@ def examples_path(turn: int) -> str:
     return f"tests/test_turn{turn}_examples.py"
 
 
+def chatpkgs(turn: int) -> set[str]:
+    """The checks chatpkg writes in a turn: the tester's, and the user's examples."""
+    return {checks_path(turn), examples_path(turn)}
+
+
 EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # examples_path of any turn: the user's words
 
 

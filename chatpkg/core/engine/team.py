@@ -166,7 +166,8 @@ class Team:
         """The coder's first reply wrote no tests and the next one wrote them (turn.py): those test files
         stay as they are now while candidates come and go, and judge each of them like the tester's checks."""
         run = self.run
-        self.kept = {p: t for p, t in run.edited.items() if is_test_path(p) and p not in self._chatpkgs()}
+        ours = checks.chatpkgs(run.turn)
+        self.kept = {p: t for p, t in run.edited.items() if is_test_path(p) and p not in ours}
 
     def candidates(self, reply: str, report: TestReport, code_reply: str | None = None) -> Iterator[Event]:
         """More coder replies when the first fails; returns the reply and report the turn goes on with.
@@ -232,15 +233,11 @@ class Team:
         inherited = len(self.run.answers_for(report)[1]) if not report.ok else 0
         return Tried(index, reply, shared, report.failed + report.errors - inherited, applied=True)
 
-    def _chatpkgs(self) -> set[str]:
-        """The checks chatpkg wrote this turn: the tester's and the user's examples."""
-        return {checks.checks_path(self.run.turn), checks.examples_path(self.run.turn)}
-
     def _candidates_files(self) -> list[str]:
         """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote and
         the kept tests as they were kept."""
         run = self.run
-        keep = self._chatpkgs()
+        keep = checks.chatpkgs(run.turn)
         return sorted(p for p in run.edited if p not in keep and self.kept.get(p) != run.edited[p])
 
     def _put_back_code(self) -> Iterator[Event]:

@@ -230,7 +230,8 @@ class TurnRun:
                 # a candidate that wrote no tests passes every test it has: it is asked for them, too
                 return reply, no_tests_message(untested), "no_tests"
         if not self._red_for_this_turn(report):
-            yield from self._leave_inherited()
+            if self.left:  # the turn's own tests pass; the old red ones it inherited are named, not repaired
+                self.notes.append(inherited.described(self.left))
             return reply, None, ""
         left = {f.test_id for f in self.left}
         return reply, "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left), "tests"
@@ -242,8 +243,7 @@ class TurnRun:
         if self.round > 0 or not asks_for_tests(self.text) or not self._may_repair("format"):
             return None
         ws = self.s.workspace
-        ours = {checks.checks_path(self.turn), checks.examples_path(self.turn)}
-        for path in (p for p in self.edited if is_test_path(p) and p not in ours):
+        for path in (p for p in self.edited if is_test_path(p) and p not in checks.chatpkgs(self.turn)):
             before = checks.test_functions(ws.file_at(self.parent, path))
             if any(before.get(name) != body for name, body in checks.test_functions(self.edited[path]).items()):
                 return None
@@ -268,12 +268,6 @@ class TurnRun:
         own, self.left = self.answers_for(report)
         unlisted = report.failed + report.errors - len(report.failures)
         return bool(own) or not self.left or unlisted > 0 or report.timed_out
-
-    def _leave_inherited(self) -> Iterator[Event]:
-        """The turn's own tests pass; the old red ones it inherited are named in its outcome, not repaired."""
-        if self.left:
-            self.notes.append(inherited.described(self.left))
-        yield from ()
 
     def _whose_tests(self, report: TestReport, left: set[str] | frozenset[str] = frozenset()) -> str:
         """For a failing run: which tests the repair may correct (the assistant's) and which never (the user's).
