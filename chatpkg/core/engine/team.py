@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatpkg.core.engine import checks, interface
+from chatpkg.core.engine import checks, crosscheck, interface
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
@@ -42,22 +42,25 @@ class Tried:
     passed: frozenset[str]
     failed: int
     applied: bool
+    cross: frozenset[str] = frozenset()  # the other candidates' checks its code passes (crosscheck.py)
+    pooled: frozenset[str] | None = None  # every candidate's checks it passes, its own included (None: not run)
 
     @property
     def score(self) -> int:
-        return len(self.passed) if self.applied else -1
+        return len(self.passed) + len(self.cross) if self.applied else -1
 
 
 def choose(tried: list[Tried]) -> tuple[Tried, str]:
-    """The candidate to go on with, and why: most shared checks passed, then agreement, then the fewest
-    failing tests in all, then the earliest."""
+    """The candidate to go on with, and why: most checks passed (shared, and the other candidates'), then
+    agreement, then the fewest failing tests in all, then the earliest."""
     best = max(t.score for t in tried)
     top = [t for t in tried if t.score == best]
     if len(top) == 1:
-        return top[0], f"it passed the most checks ({best})"
+        crossed = f": {len(top[0].cross)} of them the other candidates'" if top[0].cross else ""
+        return top[0], f"it passed the most checks ({best}{crossed})"
 
     def agreement(t: Tried) -> int:  # how many candidates reached the very same result
-        return sum(1 for o in tried if o.applied and o.passed == t.passed)
+        return sum(1 for o in tried if o.applied and o.passed == t.passed and o.pooled == t.pooled)
 
     chosen = max(top, key=lambda t: (agreement(t) * max(best, 1), -t.failed, -t.index))
     return chosen, f"tied at {best} checks passed; {agreement(chosen)} candidate(s) agree with it"
@@ -178,12 +181,15 @@ class Team:
         if extra <= 0:
             return reply, report
         tried = [self._tried(0, code_reply or reply, report)]
+        tests = {0: self._own_tests()}
         yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), _failed(report)))
         for index in range(1, extra + 1):
             outcome = yield from self._sample(index)
             tried.append(outcome)
+            tests[index] = self._own_tests() if outcome.applied else {}
             if outcome.applied and outcome.failed == 0:
                 break
+        tried = crosscheck.cross_check(run, tried, crosscheck.pool(run, tests), self._candidates_files())
         chosen, why = choose(tried)
         self.tried, self.chosen = tried, chosen.index
         if chosen is not tried[-1]:
@@ -232,6 +238,10 @@ class Team:
         shared = frozenset(t for t in report.passed_ids if t.split("::", 1)[0] not in own)
         inherited = len(self.run.answers_for(report)[1]) if not report.ok else 0
         return Tried(index, reply, shared, report.failed + report.errors - inherited, applied=True)
+
+    def _own_tests(self) -> dict[str, str]:
+        """The test files the candidate now in the workspace wrote."""
+        return {p: self.run.edited[p] for p in self._candidates_files() if is_test_path(p)}
 
     def _candidates_files(self) -> list[str]:
         """What the current candidate wrote: every file edited this turn but the checks chatpkg wrote and

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ from typing import TYPE_CHECKING
 from chatpkg.core.cancel import TurnCancelled
 from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import BlameWeighed, Event
+from chatpkg.core.engine.scratch import NOT_CODE, scratch_copy
 from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, plan_edits
@@ -51,9 +50,6 @@ from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, plan_
 if TYPE_CHECKING:
     from chatpkg.core.engine.team import Tried
     from chatpkg.core.engine.turn import TurnRun
-
-NOT_CODE = (".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache", "node_modules")
-NOT_COPIED = shutil.ignore_patterns(*NOT_CODE, "*.egg-info")
 
 WRONG, STANDS, UNKNOWN = "test wrong", "test stands", "no evidence"
 
@@ -276,22 +272,13 @@ class Judge:
         """The tests as they are now, run on a scratch copy of the workspace holding this candidate's
         code instead of the turn's (None when its edits cannot be applied there)."""
         run = self.run
-        ws = run.s.workspace
         try:
             code = [e for e in run.parse(tried.reply) if not is_test_path(e.path)]
         except EditError:
             return None
         if not code:
             return None
-        with tempfile.TemporaryDirectory(prefix="chatpkg-evidence-") as tmp:
-            scratch = Path(tmp) / ws.root.name
-            shutil.copytree(ws.root, scratch, ignore=NOT_COPIED, symlinks=True)
-            for path in (p for p in run.edited if not is_test_path(p)):
-                old = ws.file_at(run.parent, path)
-                if old is None:
-                    (scratch / path).unlink(missing_ok=True)
-                else:
-                    (scratch / path).write_text(old, encoding="utf-8")
+        with scratch_copy(run, (p for p in run.edited if not is_test_path(p))) as scratch:
             carried = definitions(scratch)
             try:
                 apply_edits(scratch, code)

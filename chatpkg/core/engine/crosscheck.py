@@ -1,0 +1,94 @@
+"""Candidates judged by each other's tests (CodeT's dual agreement).
+
+Each candidate writes tests beside its code. Its own tests never count for it: a candidate could
+win by writing more of them, or by writing none. Another candidate's tests are independent evidence,
+though. On the package benchmark (textkit, turn 1) the first reply's ``slugify`` forgot to lowercase
+and failed its own right test; the two sampled candidates lowercased, but their tests imported
+``textkit.slugify``, which the package does not export, and failed. Judged by the checks all three
+shared, they tied, and agreement kept the first: the wrong code. Run against the first reply's test,
+both samples' code passes most of its asserts.
+
+So once the candidates are sampled, the tests each one added or changed (one check per assert,
+vetted: ``checks.vet``) are pooled under names of their own, and each candidate's code runs against
+the pool in a scratch copy of the workspace (``scratch.py``). The other candidates' checks its code
+passes count for it (``Tried.cross``), unless every candidate's code passes them: a check nothing
+fails tells no code apart (HumanEval/101: a sample padded with ``assert len('a') == 1`` would hand
+every other candidate its points). The pooled checks it passes, its own included, are what
+agreement compares (``Tried.pooled``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from chatpkg.core.cancel import TurnCancelled
+from chatpkg.core.engine import checks
+from chatpkg.core.engine.scratch import scratch_copy
+from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.workspace.edits import EditError, apply_edits
+
+if TYPE_CHECKING:
+    from chatpkg.core.engine.team import Tried
+    from chatpkg.core.engine.turn import TurnRun
+
+
+def added_tests(before: str | None, source: str) -> str:
+    """A test file without the test functions it holds exactly as before the turn (an old test in a file a
+    candidate extended is no evidence of its), vetted into one check per assert; "" when none is left."""
+    old = checks.test_functions(before)
+    same = {name for name, dump in checks.test_functions(source).items() if "::" not in name and old.get(name) == dump}
+    try:
+        source = checks.without(source, same).source if same else source
+    except SyntaxError:
+        return ""
+    return checks.vet(source).source if source else ""
+
+
+def pool(run: TurnRun, tests: dict[int, dict[str, str]]) -> dict[str, tuple[int, str]]:
+    """Every candidate's added checks under a name of their own: scratch path -> (candidate, source)."""
+    pooled: dict[str, tuple[int, str]] = {}
+    for index, files in sorted(tests.items()):
+        for path, source in sorted(files.items()):
+            added = added_tests(run.s.workspace.file_at(run.parent, path), source)
+            if added:
+                stem = PurePosixPath(path).stem.removeprefix("test_")
+                pooled[f"tests/test_candidate{index}_{stem}.py"] = (index, added)
+    return pooled
+
+
+def cross_check(run: TurnRun, tried: list[Tried], pooled: dict[str, tuple[int, str]],
+                put_back: list[str]) -> list[Tried]:
+    """Each applied candidate's code run against the pooled checks (``put_back``: the files the candidate
+    in the workspace wrote, as the parent holds them in the copy); the candidates with what they passed."""
+    owners = {index for index, _ in pooled.values()}
+    if not owners or sum(t.applied for t in tried) < 2:
+        return tried
+    judged = []
+    for t in tried:
+        try:
+            code = [e for e in run.parse(t.reply) if not is_test_path(e.path)] if t.applied else None
+        except EditError:
+            code = None
+        if not code:
+            judged.append(t)
+            continue
+        with scratch_copy(run, put_back) as scratch:
+            try:
+                apply_edits(scratch, code)
+            except (EditError, OSError):
+                judged.append(t)
+                continue
+            for path, (_, source) in pooled.items():
+                (scratch / path).parent.mkdir(parents=True, exist_ok=True)
+                (scratch / path).write_text(source, encoding="utf-8")
+            report = run.s.runner.run(scratch, run.cancel)
+        if report.cancelled:
+            raise TurnCancelled()
+        passed = frozenset(i for i in report.passed_ids if i.split("::", 1)[0] in pooled)
+        judged.append(replace(t, pooled=passed))
+    ran = [t for t in judged if t.pooled is not None]
+    everyone = frozenset.intersection(*(t.pooled for t in ran)) if len(ran) > 1 else frozenset()
+    return [replace(t, cross=frozenset(i for i in t.pooled - everyone if pooled[i.split("::", 1)[0]][0] != t.index))
+            if t.pooled is not None else t for t in judged]
