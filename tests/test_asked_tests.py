@@ -33,6 +33,7 @@ def test_a_reply_without_the_tests_the_request_asks_for_is_asked_for_them(root: 
     asked = model.asked[1][-1]["content"]
     assert asked.startswith("# Your reply has no tests")
     assert "- triple (in pkg/more.py): tests/test_more.py" in asked
+    assert "tests/test_more.py\n```python\nfrom pkg.more import triple\n\n\ndef test_triple():\n    assert triple(...) == ...\n```" in asked
     assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
     assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
     assert "test_triple" in (root / "tests" / "test_more.py").read_text()

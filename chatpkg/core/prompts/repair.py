@@ -293,8 +293,18 @@ def no_tests_message(untested: dict[str, list[str]]) -> str:
     the acceptance test."""
     where = [f"{', '.join(names)} (in {path}): tests/test_{path.rsplit('/', 1)[-1]}" for path, names in untested.items()]
     listed = "\n".join(f"- {line}" for line in where) or "- the code your reply adds: a tests/test_<module>.py file"
-    return (
+    return "\n\n".join(filter(None, [
         "# Your reply has no tests\n\nThe request asks for tests, and your reply wrote none. Add them now, as "
         "pytest functions that import the code and assert what it returns for the request's own examples and "
-        "edge cases:\n" + listed + "\nReply with the test file (the code only where it must change)."
-    )
+        "edge cases:\n" + listed,
+        "\n\n".join(_test_skeleton(path, names) for path, names in untested.items()),
+        "Reply with the test file, every `...` filled in; the code is already applied: do not send it again.",
+    ]))
+
+
+def _test_skeleton(path: str, names: list[str]) -> str:
+    """The test file to write, with a test per name: the shape a small model fills in rather than resending
+    its code (seen: asked only in words, the embedded model sent its code again, twice)."""
+    module = path.removesuffix(".py").replace("/", ".")
+    tests = "\n\n\n".join(f"def test_{name.lower()}():\n    assert {name}(...) == ..." for name in names)
+    return f"tests/test_{path.rsplit('/', 1)[-1]}\n```python\nfrom {module} import {', '.join(names)}\n\n\n{tests}\n```"
