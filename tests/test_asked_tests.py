@@ -102,3 +102,14 @@ def test_a_chosen_candidate_that_wrote_no_tests_is_asked_for_them(root: Path) ->
     assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
     assert (root / "tests" / "test_more.py").read_text() == TEST and "x * 3" in (root / "pkg" / "more.py").read_text()
+
+
+def test_a_turn_whose_tests_never_came_still_runs_the_tests_before_its_commit(root: Path) -> None:
+    # textkit, turn 4: asked for its tests, the model sent replies that could not be applied; the turn was
+    # committed without a test run ("tests: " empty)
+    session, _ = make_session(root, [code("3 * x"), "No.", "Still no."], max_format_repairs=2)
+
+    events = run(session, REQUEST)
+
+    assert [e.cause for e in events if isinstance(e, RepairRound)] == ["no_tests", "format"]
+    assert ended(events).outcome == "committed" and ended(events).tests == "1 passed"  # the scaffold's test

@@ -141,6 +141,7 @@ class TurnRun:
         self.format_repairs = 0
         self.test_repairs = 0
         self.edited: dict[str, str] = {}
+        self.untested_edits = False  # edits applied since the last test run
         self.report: TestReport | None = None
         self.unchanged = False  # the last reply applied left every file as it was
         self.messages: list[Message] = []
@@ -202,6 +203,8 @@ class TurnRun:
                 if problem is None:
                     return
             if not self._may_repair(cause):
+                if self.untested_edits:  # e.g. asked for its tests, the model never sent a reply that applied
+                    yield from self._test()
                 return
             if reply == previous and sampled is not None:
                 yield self.s.emit(Notice("The model sent the same reply again; no more repair rounds this turn."))
@@ -395,6 +398,7 @@ class TurnRun:
 
     def _record_edits(self, written: dict[str, str], before: dict[str, bytes | None], candidate: int) -> Iterator[Event]:
         self.edited.update(written)
+        self.untested_edits = True
         blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
         created = sorted(p for p in written if before.get(p) is None)
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs, created, candidate))
@@ -445,6 +449,7 @@ class TurnRun:
         if report.cancelled:
             raise TurnCancelled()
         self.report = report
+        self.untested_edits = False
         yield self.s.emit(TestsRun(self.turn, self.round, report.to_dict(), candidate))
         return report
 
