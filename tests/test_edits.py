@@ -128,6 +128,15 @@ def test_unclosed_fence_names_the_file() -> None:
         parse_edits(f"pkg/ok.py\n{F}python\nOK = 1\n{F}\n\npkg/x.py\n{F}python\ndef f():\n")
 
 
+def test_a_cut_off_repeat_of_a_file_already_sent_is_dropped_and_the_complete_block_stands() -> None:
+    # textkit, turn 4: a looping reply sent slug.py and count.py three times over and was cut off inside
+    # count.py; the reply was rejected twice and the turn lost its edits
+    slug, count = f"pkg/slug.py\n{F}python\nS = 1\n{F}\n", f"pkg/count.py\n{F}python\nC = 1\n{F}\n"
+    edits = parse_edits(slug + count + slug + f"pkg/count.py\n{F}python\nC =", edit_format="merge")
+    assert [(e.path, e.content) for e in edits] == [
+        ("pkg/slug.py", "S = 1\n"), ("pkg/count.py", "C = 1\n"), ("pkg/slug.py", "S = 1\n")]
+
+
 def test_unclosed_fence_with_path_comment_names_the_file() -> None:
     with pytest.raises(MalformedReply, match=r"pkg/z\.py"):
         parse_edits(f"Here:\n{F}python\n# pkg/z.py\nimport os\n")

@@ -290,6 +290,11 @@ class _Parser:
             # A test file cut off (max tokens, or a list of asserts that kept growing): its complete tests
             # still say something, and the complete blocks before it are not lost with it.
             self.edits.append(FileEdit(_normalise(path), "merge" if self.merge else "whole", content=kept, cut=True))
+        elif not closed and any(e.path == _normalise(path) for e in self.edits):
+            # A looping reply sends its files again and again until it is cut off: the complete block it
+            # already sent for this file stands, the cut-off repeat is dropped (package benchmark, textkit
+            # turn 4: slug.py and count.py three times over, rejected twice, the turn lost)
+            return
         elif not closed:
             closer = fence.char * fence.length
             again = "the block" if self.merge else "the complete file"
