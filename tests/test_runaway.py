@@ -95,6 +95,16 @@ def test_a_long_cycle_trips_it_after_fewer_rounds() -> None:
     assert not fed(twice).tripped
 
 
+def test_whole_files_sent_over_and_over_trip_it_at_the_third_copy() -> None:
+    """textkit, turn 4 (pkgbench): slug.py and count.py, 28 lines, sent again and again until max_tokens."""
+    slug = "textkit/slug.py\n```python\n" + "".join(f"def s{n}(t):\n    return t\n\n\n" for n in range(7)) + "```\n\n"
+    count = "textkit/count.py\n```python\nimport re\n\ndef word_count(text):\n    return {}\n```\n\n"
+    guard = fed((slug + count) * 8 + "textkit/slug.py\n```python\ndef s0(t):\n")
+    assert guard.tripped and guard.reply() == (slug + count) * 2 + slug.rstrip("\n") + "\n"
+    assert "the block for textkit/slug.py" in guard.notice()
+    assert not fed((slug + count) * 2).tripped  # a block sent twice is not yet a loop
+
+
 def test_one_line_repeating_a_short_piece_is_dropped_whole() -> None:
     """HumanEval/20: `[1.0, 2.0, 3.0, 4.0, 5.0, 2.0, 3.0, 4.0, 5.0, 2.0, ...` until max_tokens."""
     head = "```python\ndef test_closest():\n"

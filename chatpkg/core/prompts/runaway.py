@@ -27,6 +27,7 @@ CYCLE_MAX = 12  # ... of at most this many lines
 SAME_SHAPE_LIMIT = 16  # lines equal but for their numbers, this many times in a row
 GROWING_LIMIT = 8  # ... or this many when each is longer than the last (a list growing by an item a line)
 BLANK_LIMIT = 12  # blank lines in a row
+SAME_BLOCK_LIMIT = 3  # the very same code block (its path line and body), this many times in the reply
 PERIOD_SPAN = 400  # characters of one line made of one repeated piece ...
 PERIOD_MAX = 40  # ... of at most this many characters: `2.0, 3.0, 4.0, 5.0, 2.0, 3.0, ...`
 FENCE = "```"
@@ -65,6 +66,8 @@ class RunawayGuard:
     _blank: int = 0
     _cut: int = 0
     _loop: str = ""  # what repeated, for the notice
+    _block: list[str] | None = None  # the code block being read, from the line above its opening fence
+    _blocks: dict[str, int] = field(default_factory=dict)  # each complete block: how many times it came
 
     def feed(self, piece: str) -> bool:
         """Take the next piece of the reply; True when the reply should stop here."""
@@ -75,7 +78,8 @@ class RunawayGuard:
             line = self.text[self._scanned:end]
             self._scanned = end + 1
             if self._count(line):
-                self.tripped, self._cut, self._loop = True, self._scanned, line.strip() or "blank lines"
+                self.tripped, self._cut = True, self._scanned
+                self._loop = self._loop or line.strip() or "blank lines"
                 return True
         unit = periodic_tail(self.text[self._scanned:])
         if unit:
@@ -83,6 +87,8 @@ class RunawayGuard:
         return self.tripped
 
     def _count(self, line: str) -> bool:
+        if self._repeated_block(line):
+            return True
         if not line.strip():
             self._blank += 1  # blank lines do not break a run of lines, but many of them are a loop
             return self._blank >= BLANK_LIMIT
@@ -96,6 +102,24 @@ class RunawayGuard:
         self._same_shape = self._same_shape + 1 if same_shape else 1
         self._growing = self._growing + 1 if same_shape and len(line.rstrip()) > len(last) else 1
         return cycled or self._same_shape >= SAME_SHAPE_LIMIT or self._growing >= GROWING_LIMIT
+
+    def _repeated_block(self, line: str) -> bool:
+        """Whether a code block just closed that the reply already sent, path and all, SAME_BLOCK_LIMIT - 1
+        times: a loop over whole files, too long for a cycle of lines (textkit, turn 4: slug.py and count.py,
+        28 lines, sent over and over until the reply was cut off inside a block)."""
+        if not line.lstrip().startswith(FENCE):
+            if self._block is not None:
+                self._block.append(line)
+            return False
+        if self._block is None:  # an opening fence: the block is named by the last non-blank line before it
+            self._block = [self._recent[-1] if self._recent else "", line]
+            return False
+        name, text, self._block = self._block[0], "\n".join(self._block), None
+        self._blocks[text] = self._blocks.get(text, 0) + 1
+        if self._blocks[text] < SAME_BLOCK_LIMIT:
+            return False
+        self._loop = f"the block for {name.strip()}"
+        return True
 
     def _cycled(self, line: str) -> bool:
         """Whether the last lines are one cycle of p lines repeated: SAME_LINE_LIMIT times over for a short
