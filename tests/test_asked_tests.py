@@ -113,3 +113,18 @@ def test_a_turn_whose_tests_never_came_still_runs_the_tests_before_its_commit(ro
 
     assert [e.cause for e in events if isinstance(e, RepairRound)] == ["no_tests", "format"]
     assert ended(events).outcome == "committed" and ended(events).tests == "1 passed"  # the scaffold's test
+
+
+def test_code_that_fails_is_repaired_before_it_is_asked_for_tests(root: Path) -> None:
+    # units, turn 2: asked for its tests before they ran, the model resent its code twice and the broken
+    # import it had added (`from units import FACTORS`) was never repaired
+    broken = whole({"pkg/more.py": "import no_such_module\n\n\ndef triple(x):\n    return 3 * x\n",
+                    "pkg/__init__.py": "from pkg.more import triple\n"})
+    fixed = whole({"pkg/more.py": "def triple(x):\n    return 3 * x\n"})
+    session, model = make_session(root, [broken, fixed, whole({"tests/test_more.py": TEST})])
+
+    events = run(session, REQUEST)
+
+    assert [e.cause for e in events if isinstance(e, RepairRound)] == ["tests", "no_tests"]
+    assert "no_such_module" in model.asked[1][-1]["content"]
+    assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"

@@ -142,6 +142,7 @@ class TurnRun:
         self.test_repairs = 0
         self.edited: dict[str, str] = {}
         self.untested_edits = False  # edits applied since the last test run
+        self.tests_asked = False  # the reply was asked for the tests the request asks for (once a turn)
         self.report: TestReport | None = None
         self.unchanged = False  # the last reply applied left every file as it was
         self.messages: list[Message] = []
@@ -190,18 +191,17 @@ class TurnRun:
         reply = yield from self._ask()
         previous = None
         sampled: Model | None = None  # once a repair changed nothing: greedy decoding would only repeat it
-        code_reply: str | None = None  # the first reply, when the next round asked it for its tests
+        code_reply: str | None = None  # the code, green but untested, when the next round asked for its tests
         first_run = 0  # the round whose reply the tests first judge: candidates are sampled there
         while True:
             self.unchanged = False
             problem, cause = yield from self._apply(reply)
-            if problem is None and (untested := self._untested()) is not None:
-                code_reply, first_run = reply, self.round + 1
-                problem, cause = no_tests_message(untested), "no_tests"
             if problem is None:
                 reply, problem, cause = yield from self._check(reply, code_reply, first_run)
                 if problem is None:
                     return
+                if cause == "no_tests":
+                    code_reply, first_run = reply, self.round + 1
             if not self._may_repair(cause):
                 if self.untested_edits:  # e.g. asked for its tests, the model never sent a reply that applied
                     yield from self._test()
@@ -219,20 +219,24 @@ class TurnRun:
             reply = yield from self._ask(model=sampled)
 
     def _check(self, reply: str, code_reply: str | None, first_run: int) -> Iterator[Event]:
-        """The tests on an applied reply; candidates when they first fail. Returns the reply the turn goes
-        on with, and the problem to send back with its cause (None: the turn is done)."""
+        """The tests on an applied reply; candidates when they first fail (once a turn). Returns the reply
+        the turn goes on with, and the problem to send back with its cause (None: the turn is done).
+
+        Code that passes but wrote none of the tests the request asks for is asked for them (``no_tests``):
+        without tests of its own, a reply or a candidate passes every test there is. Asked only once the
+        tests pass: asked before they ran, the model resent its code and a broken import it had added went
+        unrepaired (units, turn 2)."""
         if code_reply is not None and self.round == first_run:
             self.team.keep_tests()
         checks_new = yield from self.team.write_checks()
         report = yield from self._test()
         if checks_new:
             report = yield from self.team.drop_hanging(report)
-        if self._red_for_this_turn(report) and self.round == first_run:
+        if self._red_for_this_turn(report) and self.round == first_run and not self.team.tried:
             reply, report = yield from self.team.candidates(reply, report, code_reply)
-            if self.team.chosen and (untested := self._untested()) is not None:
-                # a candidate that wrote no tests passes every test it has: it is asked for them, too
-                return reply, no_tests_message(untested), "no_tests"
         if not self._red_for_this_turn(report):
+            if (untested := self._untested()) is not None:
+                return reply, no_tests_message(untested), "no_tests"
             if self.left:  # the turn's own tests pass; the old red ones it inherited are named, not repaired
                 self.notes.append(inherited.described(self.left))
             return reply, None, ""
@@ -240,16 +244,17 @@ class TurnRun:
         return reply, "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left), "tests"
 
     def _untested(self) -> dict[str, list[str]] | None:
-        """When the request asks for tests and the reply the turn goes on with in its first round (the
-        first, or the candidate chosen) wrote none (no test function added or changed), the names its
-        code added, by file; None otherwise. Asked once per turn, within the format repairs."""
-        if self.round > 0 or not asks_for_tests(self.text) or not self._may_repair("format"):
+        """When the request asks for tests and the code the turn goes on with (the reply, or the candidate
+        chosen) passes with none of its own (no test function added or changed), the names its code added,
+        by file; None otherwise. Asked once per turn, within the format repairs."""
+        if self.tests_asked or not asks_for_tests(self.text) or not self._may_repair("format"):
             return None
         ws = self.s.workspace
         for path in (p for p in self.edited if is_test_path(p) and p not in checks.chatpkgs(self.turn)):
             before = checks.test_functions(ws.file_at(self.parent, path))
             if any(before.get(name) != body for name, body in checks.test_functions(self.edited[path]).items()):
                 return None
+        self.tests_asked = True
         added = {}
         for path in sorted(p for p in self.edited if p.endswith(".py") and not is_test_path(p)):
             old = top_level_names(ws.file_at(self.parent, path) or "")
