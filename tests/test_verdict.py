@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from chatpkg.core.engine.events import BlameWeighed, CandidateChosen, CheckChanged, Notice, TurnEnded
+from chatpkg.core.engine.events import BlameWeighed, CandidateChosen, CheckChanged, Notice, RepairRound, TurnEnded
 from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.engine.verdict import STANDS, UNKNOWN, WRONG, blamed, decide, remove_tests
 from chatpkg.core.runner import TestFailure, TestReport
@@ -185,3 +185,17 @@ def test_removing_tests_keeps_the_rest_of_the_file_as_it_was() -> None:
     assert "parametrize" not in left and "test_wrong" not in left and "TestGone" not in left
     assert "def test_two" in left and "def test_one" not in left
     ast.parse(left)
+
+
+def test_a_turn_whose_wrong_test_was_removed_is_not_asked_for_tests_again(root: Path) -> None:
+    # textkit, turn 1: the removed test's file held no test of the turn's any more, the turn was asked for
+    # its tests, and the model wrote the removed test again, with new wrong expectations
+    first = whole(with_test(RIGHT_CODE, "double(3) == 7"))
+    second = whole(with_test("def double(x):\n    return x * 2\n", "double(1) == 3"))
+    blame = "TEST: double(3) is 6 by the request, not 7\n\n" + whole({"pkg/calc.py": RIGHT_CODE})
+    session, model = make_session(root, [first, second, blame], candidates=1, max_repairs=2)
+
+    events = run(session, REQUEST + " Test it.")
+
+    assert len(model.asked) == 3 and ended(events).outcome == "committed"
+    assert not any(isinstance(e, RepairRound) and e.cause == "no_tests" for e in events)

@@ -386,6 +386,7 @@ class TurnRun:
             yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits + removals})))
             written = apply_edits(root, edits, guard_deletions=self.guard_deletions)
             written |= apply_edits(root, removals)  # wrong tests taken out, by the evidence: never guarded
+            self.tests_asked |= bool(removals)  # its tests were written and judged: not asked for again
         except EditError as exc:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
