@@ -74,6 +74,12 @@ def test_functions(source: str | None) -> dict[str, str]:
     return {name: ast.dump(node) for name, node in test_nodes(tree).items()}
 
 
+def unchanged_tests(before: str | None, after: str | None) -> set[str]:
+    """The tests of ``after`` that ``before`` holds exactly as they are (by pytest name)."""
+    old = test_functions(before)
+    return {name for name, dump in test_functions(after).items() if old.get(name) == dump}
+
+
 def test_nodes(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
     """A parsed test file's tests by pytest name (``test_x``, ``TestC::test_m``)."""
     found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {n.name: n for n in _tests(tree)}

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import TurnCancelled
 from chatpkg.core.engine import checks
-from chatpkg.core.engine.scratch import scratch_copy
-from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.engine.scratch import code_edits, scratch_copy
 from chatpkg.core.workspace.edits import EditError, apply_edits
 
 if TYPE_CHECKING:
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
 def added_tests(before: str | None, source: str) -> str:
     """A test file without the test functions it holds exactly as before the turn (an old test in a file a
     candidate extended is no evidence of its), vetted into one check per assert; "" when none is left."""
-    old = checks.test_functions(before)
-    same = {name for name, dump in checks.test_functions(source).items() if "::" not in name and old.get(name) == dump}
+    same = {name for name in checks.unchanged_tests(before, source) if "::" not in name}
     try:
         source = checks.without(source, same).source if same else source
     except SyntaxError:
@@ -67,10 +65,7 @@ def cross_check(run: TurnRun, tried: list[Tried], pooled: dict[str, tuple[int, s
         return tried
     judged = []
     for t in tried:
-        try:
-            code = [e for e in run.parse(t.reply) if not is_test_path(e.path)] if t.applied else None
-        except EditError:
-            code = None
+        code = code_edits(run, t.reply) if t.applied else None
         if not code:
             judged.append(t)
             continue

@@ -66,7 +66,7 @@ def _asked_about(test_id: str, request: str, root: Path, code: set[str]) -> bool
 
 
 def described(failures: list[TestFailure]) -> str:
-    """The line the user, the outcome and the repair message read."""
+    """The line the turn's outcome names them with (``TurnEnded.notes``)."""
     tests = ", ".join(f.test_id for f in failures)
     return (f"reported, not repaired: {tests} failed before this turn with the same error, and this request "
             f"is not about {'it' if len(failures) == 1 else 'them'}")

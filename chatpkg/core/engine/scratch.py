@@ -14,11 +14,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.workspace.edits import EditError, FileEdit
+
 if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
 
 NOT_CODE = (".git", ".chatpkg", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache", "node_modules")
 NOT_COPIED = shutil.ignore_patterns(*NOT_CODE, "*.egg-info")
+
+
+def code_edits(run: TurnRun, reply: str) -> list[FileEdit] | None:
+    """A candidate's edits to the code (not to tests), read as the turn reads replies; None when it sent
+    none or the reply cannot be read."""
+    try:
+        return [e for e in run.parse(reply) if not is_test_path(e.path)] or None
+    except EditError:
+        return None
 
 
 @contextmanager

@@ -208,21 +208,22 @@ class Team:
         yield run.s.emit(Notice(f"Weighing the blamed test: sampling {EVIDENCE_SAMPLES} more replies to the "
                                 "turn's request, whose code runs beside the workspace as evidence."))
         for index in range(1, EVIDENCE_SAMPLES + 1):
-            model = run.s.model.with_sampling(CANDIDATE_TEMPERATURE, index)
-            messages = run.first_messages
-            yield run._request_event(count_message_tokens(messages), role="coder", candidate=index,
-                                     messages=len(messages))
-            reply = yield from run._ask(messages, candidate=index, model=model)
+            reply = yield from self._sampled_reply(index)
             self.tried.append(Tried(index, reply, frozenset(), 0, applied=True))
         return list(self.tried)
 
-    def _sample(self, index: int) -> Iterator[Event]:
+    def _sampled_reply(self, index: int) -> Iterator[Event]:
+        """Coder reply ``index`` to the turn's first request, sampled (temperature, seed ``index``)."""
         run = self.run
         model = run.s.model.with_sampling(CANDIDATE_TEMPERATURE, index)
         messages = run.first_messages
         yield run._request_event(count_message_tokens(messages), role="coder", candidate=index,
                                  messages=len(messages))
-        reply = yield from run._ask(messages, candidate=index, model=model)
+        return (yield from run._ask(messages, candidate=index, model=model))
+
+    def _sample(self, index: int) -> Iterator[Event]:
+        run = self.run
+        reply = yield from self._sampled_reply(index)
         yield from self._put_back_code()
         problem, _ = yield from run._apply(reply, candidate=index)
         if problem is not None:

@@ -232,9 +232,11 @@ class TurnRun:
         report = yield from self._test()
         if checks_new:
             report = yield from self.team.drop_hanging(report)
-        if self._red_for_this_turn(report) and self.round == first_run and not self.team.tried:
+        red = self._red_for_this_turn(report)
+        if red and self.round == first_run and not self.team.tried:
             reply, report = yield from self.team.candidates(reply, report, code_reply)
-        if not self._red_for_this_turn(report):
+            red = self._red_for_this_turn(report)
+        if not red:
             if (untested := self._untested()) is not None:
                 return reply, no_tests_message(untested), "no_tests"
             if self.left:  # the turn's own tests pass; the old red ones it inherited are named, not repaired
@@ -251,8 +253,8 @@ class TurnRun:
             return None
         ws = self.s.workspace
         for path in (p for p in self.edited if is_test_path(p) and p not in checks.chatpkgs(self.turn)):
-            before = checks.test_functions(ws.file_at(self.parent, path))
-            if any(before.get(name) != body for name, body in checks.test_functions(self.edited[path]).items()):
+            text = self.edited[path]
+            if set(checks.test_functions(text)) - checks.unchanged_tests(ws.file_at(self.parent, path), text):
                 return None
         self.tests_asked = True
         added = {}

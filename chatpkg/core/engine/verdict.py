@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from chatpkg.core.cancel import TurnCancelled
 from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import BlameWeighed, Event
-from chatpkg.core.engine.scratch import NOT_CODE, scratch_copy
+from chatpkg.core.engine.scratch import NOT_CODE, code_edits, scratch_copy
 from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, plan_edits
@@ -272,10 +272,7 @@ class Judge:
         """The tests as they are now, run on a scratch copy of the workspace holding this candidate's
         code instead of the turn's (None when its edits cannot be applied there)."""
         run = self.run
-        try:
-            code = [e for e in run.parse(tried.reply) if not is_test_path(e.path)]
-        except EditError:
-            return None
+        code = code_edits(run, tried.reply)
         if not code:
             return None
         with scratch_copy(run, (p for p in run.edited if not is_test_path(p))) as scratch:
