@@ -438,3 +438,26 @@ def test_calls_the_request_states_become_checks_of_the_functions_the_code_define
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
     assert ended(events).tests == "4 passed"  # the scaffold's test, the two examples, the stated name
     assert [(e.expr, e.want) for e in stated_in("f(a) gives 2; g(1) gives 2", {"m.py": "def f(a):\n    pass\n"})] == []
+
+
+def test_a_repair_never_rewrites_an_earlier_requests_examples(root: Path) -> None:
+    """tests/test_turn<N>_examples.py holds the user's words: a repair that rewrites it to suit wrong code
+    loses that edit (named in the outcome), keeps the rest, and was told whose tests they are."""
+    request = "Add double(x) in pkg/calc.py: `double(3)` gives `6`."
+    broken = whole({"pkg/calc.py": "def double(x):\n    return x + 4\n\n\ndef half(x):\n    return x / 2\n"})
+    bent = "assert double(3) == 7"
+    repair = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n",
+                    "tests/test_turn1_examples.py": f"from pkg.calc import double\n\n\ndef test_it():\n    {bent}\n"})
+    session, model = make_session(root, [GOOD, broken, repair], team="coder", candidates=1, max_repairs=1)
+    assert ended(run(session, request)).tests == "3 passed"
+    examples_before = (root / "tests/test_turn1_examples.py").read_text()
+    session.change_settings({"candidates": 0}, "test")
+
+    events = run(session, "Add half(x) in pkg/calc.py.")
+
+    assert (root / "tests/test_turn1_examples.py").read_text() == examples_before
+    assert "def half" in (root / "pkg/calc.py").read_text() and "2 * x" in (root / "pkg/calc.py").read_text()
+    assert ended(events).tests == "3 passed" and ended(events).outcome == "committed"
+    assert "left tests/test_turn1_examples.py as it was: it holds the user's examples" in ended(events).notes
+    told = model.asked[-1][-1]["content"]
+    assert "tests/test_turn1_examples.py: the user's tests (the requests' examples as checks)" in told

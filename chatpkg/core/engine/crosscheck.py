@@ -15,10 +15,16 @@ passes count for it (``Tried.cross``), unless every candidate's code passes them
 fails tells no code apart (HumanEval/101: a sample padded with ``assert len('a') == 1`` would hand
 every other candidate its points). The pooled checks it passes, its own included, are what
 agreement compares (``Tried.pooled``).
+
+When the chosen code passed the most checks outright, the other candidates' checks it passes are
+kept as the turn's tests (``tests/test_turn<N>_candidate<i>_<stem>.py``, the assistant's). Thrown
+away, textkit's chosen ``slugify`` was left with no test once its own (a wrong import) was removed, and
+the test it was asked for next carried a wrong expectation.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -87,3 +93,39 @@ def cross_check(run: TurnRun, tried: list[Tried], pooled: dict[str, tuple[int, s
     everyone = frozenset.intersection(*(t.pooled for t in ran)) if len(ran) > 1 else frozenset()
     return [replace(t, cross=frozenset(i for i in t.pooled - everyone if pooled[i.split("::", 1)[0]][0] != t.index))
             if t.pooled is not None else t for t in judged]
+
+
+def agreed(turn: int, pooled: dict[str, tuple[int, str]], tried: list[Tried], chosen: Tried,
+           own: dict[str, str]) -> dict[str, str]:
+    """The other candidates' checks the chosen code passes, as files to keep: path -> source; only when it
+    passed more checks than every other candidate (a tie broken by agreement is weak evidence: the
+    chosen code may be the wrong one, and a wrong check its code passes would then be kept). A check the
+    chosen candidate's own tests (``own``) already hold, statement for statement, is not kept twice; a
+    parametrized test or a test class is not kept (the pool's results name a plain test function)."""
+    if not chosen.pooled or any(t.score >= chosen.score for t in tried if t is not chosen):
+        return {}
+    seen = {ast.dump(stmt) for text in own.values() for node in _tests(_parsed(text)) for stmt in node.body}
+    kept = {}
+    for path, (owner, source) in pooled.items():
+        if owner == chosen.index:
+            continue
+        passed = {i.split("::", 1)[1] for i in chosen.pooled if i.split("::", 1)[0] == path}
+        tree = _parsed(source)
+        keep = {n.name for n in _tests(tree) if n.name in passed and not n.decorator_list
+                and not all(ast.dump(stmt) in seen for stmt in n.body)}
+        if keep:
+            tree.body = [n for n in tree.body if not (checks.is_test_function(n) and n.name not in keep)  # type: ignore[union-attr]
+                         and not (isinstance(n, ast.ClassDef) and n.name.startswith("Test"))]
+            kept[path.replace("tests/test_", f"tests/test_turn{turn}_", 1)] = ast.unparse(tree) + "\n"
+    return kept
+
+
+def _parsed(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in tree.body if checks.is_test_function(n)]  # type: ignore[misc]

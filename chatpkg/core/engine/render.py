@@ -80,7 +80,7 @@ def _describe(event: Event) -> str | None:
         if not event.path:
             return "tester: no checks kept (" + "; ".join(f"{k}: {v}" for k, v in event.rejected.items()) + ")"
         rejected = f"; rejected {', '.join(f'{k} ({v})' for k, v in event.rejected.items())}" if event.rejected else ""
-        return f"tester: {len(event.tests)} check(s) in {event.path}{rejected}"
+        return f"{_whose_checks(event.path)}: {len(event.tests)} check(s) in {event.path}{rejected}"
     if isinstance(event, CandidateTried):
         return f"candidate {event.candidate}: {len(event.passed)} passed, {len(event.failed)} failed"
     if isinstance(event, CandidateChosen):
@@ -120,3 +120,12 @@ def _describe_end(event: TurnEnded) -> str | None:
     if event.outcome == "interrupted":
         return "interrupted (chatpkg stopped mid-turn): nothing committed, its files put back"
     return "turn failed: nothing committed"
+
+
+def _whose_checks(path: str) -> str:
+    """Who the checks in a file chatpkg wrote come from (``engine/checks.py``, ``engine/crosscheck.py``)."""
+    if path.endswith("_examples.py"):
+        return "the request's examples"
+    if "_candidate" in path:
+        return "other candidates' checks the chosen code passes"
+    return "tester"

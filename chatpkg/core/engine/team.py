@@ -189,14 +189,20 @@ class Team:
             tests[index] = self._own_tests() if outcome.applied else {}
             if outcome.applied and outcome.failed == 0:
                 break
-        tried = crosscheck.cross_check(run, tried, crosscheck.pool(run, tests), self._candidates_files())
+        pooled = crosscheck.pool(run, tests)
+        tried = crosscheck.cross_check(run, tried, pooled, self._candidates_files())
         chosen, why = choose(tried)
         self.tried, self.chosen = tried, chosen.index
         if chosen is not tried[-1]:
             yield from self._reapply(chosen)
-        report = run.report or report
         yield run.s.emit(CandidateChosen(run.turn, chosen.index, len(tried), why))
         run.notes.append(f"tried {len(tried)} candidates; went on with candidate {chosen.index}: {why}")
+        agreed = crosscheck.agreed(run.turn, pooled, tried, chosen, tests[chosen.index])
+        for path, source in agreed.items():
+            yield from self._write(path, checks.vet(source))
+        if agreed or chosen is not tried[-1]:
+            yield from run._test(candidate=chosen.index)
+        report = run.report or report
         return (reply if chosen.index == 0 else chosen.reply), report
 
     def evidence(self) -> Iterator[Event]:
@@ -272,9 +278,7 @@ class Team:
         run = self.run
         yield from self._put_back_code()
         yield run.s.emit(Notice(f"going on with candidate {chosen.index}"))
-        problem, _ = yield from run._apply(chosen.reply, candidate=chosen.index)
-        if problem is None:
-            yield from run._test(candidate=chosen.index)
+        yield from run._apply(chosen.reply, candidate=chosen.index)
 
 
 def _failed(report: TestReport) -> list[str]:

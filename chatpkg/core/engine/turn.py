@@ -100,11 +100,16 @@ DEF_LINE = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)")
 def _user_tests(session: Session) -> dict[str, dict[str, str]]:
     """The user's tests as the turn starts: the test files no turn created (the scaffold's included),
     each with its test functions. A test whose ``def`` line a turn's commit wrote (``git blame``; the
-    commit carries the ``Chatpkg-Turn`` trailer) is the assistant's, in this turn and later ones."""
+    commit carries the ``Chatpkg-Turn`` trailer) is the assistant's, in this turn and later ones. The
+    checks chatpkg wrote from earlier requests' examples (``tests/test_turn<N>_examples.py``) are the
+    user's: they are the user's words."""
     ws = session.workspace
     mine = session.state.assistant_tests
     users: dict[str, dict[str, str]] = {}
     for path, text in ws.text_files().items():
+        if checks.EXAMPLES_FILE.fullmatch(path):  # the request's examples: the user's words, whoever wrote the file
+            users[path] = checks.test_functions(text)
+            continue
         if not is_test_path(path) or path in mine:
             continue
         by_turns = {m[1] for message, line in ws.lines_by_commit(path)
@@ -117,6 +122,15 @@ NOTHING_CHANGED = (
     "Send the code that makes the requested step: only what is new or changed."
 )
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
+
+
+def _examples(path: str) -> bool:
+    """A file of checks chatpkg wrote from a request's examples (any turn's)."""
+    return checks.EXAMPLES_FILE.fullmatch(path) is not None
+
+
+def _examples_said(paths: list[str]) -> str:
+    return " (the requests' examples as checks)" if any(map(_examples, paths)) else ""
 
 
 def commit_message(turn: int, text: str, tests: str, session_id: str) -> str:
@@ -290,7 +304,7 @@ class TurnRun:
         users: list[str] = []
         for failure in (f for f in report.failures if f.test_id not in left):
             path, _, name = failure.test_id.partition("::")
-            if path in self.user_tests and (not name or name in self.user_tests[path]):
+            if path in self.user_tests and (not name or name in self.user_tests[path]) or _examples(path):
                 users.append(path)
             elif path in self.user_tests or path in assistants:
                 ours.setdefault(path, []).append(failure)
@@ -310,7 +324,8 @@ class TurnRun:
             lines.append(f"{', '.join(crashed)}: the error is raised in the code ({', '.join(origins)}), not by a "
                          "test's expected value. Fix the code.")
         if users:
-            lines.append(f"{', '.join(dict.fromkeys(users))}: the user's tests. Never change them; fix the code.")
+            lines.append(f"{', '.join(dict.fromkeys(users))}: the user's tests{_examples_said(users)}. Never change "
+                         "them; fix the code.")
         lines += [f"{f.test_id}: you said this test is wrong, but {self.stood[f.test_id]}: it stands. Fix the code."
                   for f in report.failures if f.test_id in self.stood]
         return "\n\n# Which to fix, the code or the test?\n" + "\n".join(lines) if lines else ""
@@ -383,6 +398,7 @@ class TurnRun:
                 self.stood |= {t: v.evidence for t, v in verdicts.items() if v.decision == verdict.STANDS}
                 edits, removals = verdict.settle(root, edits, verdicts)
             self._refuse_left_out(edits)
+            edits = yield from self._spare_examples(edits, candidate)
             self._refuse_user_tests(edits, candidate)
             before = current_files(root, edits + removals)
             yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits + removals})))
@@ -410,6 +426,19 @@ class TurnRun:
         blobs: dict[str, str | None] = {p: Workspace.blob_id(t) for p, t in written.items()}
         created = sorted(p for p in written if before.get(p) is None)
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs, created, candidate))
+
+    def _spare_examples(self, edits: list[FileEdit], candidate: int) -> Iterator[Event]:
+        """The checks chatpkg wrote from the requests' examples are the user's words: a repair or a candidate
+        that rewrites them loses that edit (named in the outcome), not the rest of its reply."""
+        if self.round == 0 and candidate == 0:
+            return edits  # the first reply does what the request asks, as with the user's tests
+        root = self.s.workspace.root
+        spared = sorted({e.path for e in edits if _examples(e.path) and (root / e.path).exists()})
+        for path in spared:
+            self.notes.append(f"left {path} as it was: it holds the user's examples")
+            yield self.s.emit(Notice(f"The reply rewrote {path}, the checks from the request's examples; "
+                                     "that edit was dropped."))
+        return [e for e in edits if e.path not in spared]
 
     def _refuse_user_tests(self, edits: list[FileEdit], candidate: int) -> None:
         """A repair or a candidate may not change or remove the user's tests: they say what is right. The
