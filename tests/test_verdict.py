@@ -199,3 +199,22 @@ def test_a_turn_whose_wrong_test_was_removed_is_not_asked_for_tests_again(root: 
 
     assert len(model.asked) == 3 and ended(events).outcome == "committed"
     assert not any(isinstance(e, RepairRound) and e.cause == "no_tests" for e in events)
+
+
+def test_a_test_that_reads_its_own_local_before_setting_it_is_wrong_without_candidates(root: Path) -> None:
+    # inventory on the package benchmark: `store = store.Inventory()` in six tests of the model's; it
+    # blamed one, resent them unchanged through every repair, and every later turn inherited them red
+    shadowing = ("from pkg import calc\n\n\ndef test_double():\n    calc = calc.double(3)\n    assert calc == 6\n\n\n"
+                 "def test_zero():\n    calc = calc.double(0)\n    assert calc == 0\n")
+    first = whole({"pkg/calc.py": RIGHT_CODE, "tests/test_calc.py": shadowing})
+    blame = "TEST: test_double never sets calc\n\n" + first
+    session, model = make_session(root, [first, blame], max_repairs=1)
+
+    events = run(session, REQUEST)
+
+    assert "`calc = calc.double(3)` in tests/test_calc.py makes calc a local name" in model.asked[1][-1]["content"]
+    weighed = [(e.test, e.decision) for e in events if isinstance(e, BlameWeighed)]
+    assert weighed == [("tests/test_calc.py::test_double", WRONG), ("tests/test_calc.py::test_zero", WRONG)]
+    assert len(model.asked) == 2  # no candidate sampled: no code can pass such a test
+    assert "def test_" not in (root / "tests" / "test_calc.py").read_text()
+    assert ended(events).outcome == "committed" and "failed" not in ended(events).tests

@@ -26,7 +26,9 @@ carried ``slugify`` over from the parent commit fails its test exactly as the tu
 
 A test is weighed when it fails in itself: an assert, or an error of its own (inventory's test
 used a ``store`` it never set, and every candidate's code failed it alike); an error raised in the
-code is the code's. The user's tests and the examples chatpkg wrote from the user's words are never
+code is the code's. One that reads its own local name before setting it (UnboundLocalError in the
+test's frame) needs no candidate: no code can pass it, and it is wrong whether the reason names it
+or not. The user's tests and the examples chatpkg wrote from the user's words are never
 weighed: they say what is right.
 """
 
@@ -83,6 +85,19 @@ class Elsewhere:
 
 def first_line(failure: TestFailure) -> str:
     return failure.message.strip().splitlines()[0] if failure.message.strip() else ""
+
+
+UNBOUND_LOCAL = re.compile(r"UnboundLocalError: (?:cannot access local variable|local variable) '(\w+)'")
+
+
+def self_evident(failure: TestFailure) -> Verdict | None:
+    """A test that reads one of its own local names before setting it (``store = store.Inventory()``
+    raises UnboundLocalError in the test itself) fails whatever the code: wrong, with no candidate."""
+    found = UNBOUND_LOCAL.search(first_line(failure))
+    if found is None or failure.origin.rsplit(":", 1)[0] != failure.test_id.split("::", 1)[0]:
+        return None
+    return Verdict(failure.test_id, WRONG, f"it reads its local name {found[1]} before setting it "
+                   "(UnboundLocalError in the test itself): no code can pass it")
 
 
 def decide(failure: TestFailure, outcomes: dict[int, TestReport | None]) -> Verdict:
@@ -233,7 +248,7 @@ class Judge:
 
     def __init__(self, run: TurnRun) -> None:
         self.run = run
-        self.known: dict[tuple[str, str], Verdict] = {}  # (test, first line of its failure) -> verdict
+        self.known: dict[tuple[str, str], Verdict | None] = {}  # (test, first line of its failure) -> verdict
 
     def weigh(self, why: str) -> Iterator[Event]:
         """The verdicts on the tests a reply blames (``why``: its ``TEST:`` line), each an event. Without
@@ -241,20 +256,27 @@ class Judge:
         run = self.run
         if run.report is None or not (failures := blamed(run.report, why, run.user_tests)):
             return {}
-        others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
-        if not others:  # the turn sampled no candidates: sample some now, as evidence only
-            others = yield from run.team.evidence()
-        if not others:
-            return {}
+        # a test that fails whatever the code is wrong, whether the reason names it or not
+        failures += [f for f in blamed(run.report, "", run.user_tests) if f not in failures and self_evident(f)]
+        for failure in failures:
+            self.known.setdefault((failure.test_id, first_line(failure)), self_evident(failure))
+        others: list[Tried] = []
+        if any(self.known[(f.test_id, first_line(f))] is None for f in failures):
+            others = [t for t in run.team.tried if t.applied and t.index != run.team.chosen]
+            if not others:  # the turn sampled no candidates: sample some now, as evidence only
+                others = yield from run.team.evidence()
         outcomes: dict[int, Elsewhere | None] | None = None
         verdicts: dict[str, Verdict] = {}
         for failure in failures:
             key = (failure.test_id, first_line(failure))
-            if key not in self.known:
+            verdict = self.known[key]
+            if verdict is None:
+                if not others:
+                    continue
                 if outcomes is None:
                     outcomes = {t.index: self._elsewhere(t) for t in others}
-                self.known[key] = self._decide(failure, outcomes)
-            verdict = verdicts[failure.test_id] = self.known[key]
+                verdict = self.known[key] = self._decide(failure, outcomes)
+            verdicts[failure.test_id] = verdict
             yield run.s.emit(BlameWeighed(run.turn, run.round, verdict.test, verdict.decision, verdict.evidence))
         return verdicts
 

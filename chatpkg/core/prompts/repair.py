@@ -18,6 +18,7 @@ from chatpkg.core.runner import TestReport
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+UNBOUND_LOCAL = re.compile(r"UnboundLocalError: (?:cannot access local variable|local variable) '(\w+)'")
 TRACEBACK_FRAME = re.compile(r'File "([^"\n]+)", line (\d+), in ')
 NO_INPUT = "EOFError: EOF when reading a line"
 FLOAT = r"-?\d+\.\d+(?:e[-+]?\d+)?"
@@ -193,6 +194,20 @@ def method_of(name: str, code: str) -> str | None:
     return None
 
 
+def unbound_hint(name: str, files: dict[str, str]) -> str:
+    """``store = store.Inventory()`` in a function: the assignment makes ``store`` local to the whole
+    function, so reading the module of that name fails (package benchmark, inventory: six tests of the
+    model's failed so, and it resent them unchanged through every repair)."""
+    reading = re.compile(rf"^\s+{name}\s*=(?!=).*\b{name}\b.*$", re.M)
+    found = next(((p, m.group(0).strip()) for p in sorted(files) if (m := reading.search(files[p]))), None)
+    where = f"`{found[1]}` in {found[0]}" if found else f"An assignment to {name}"
+    attr = re.search(rf"\b{name}\.(\w+)", found[1]) if found else None
+    other = attr[1].lower() if attr and attr[1].lower() != name else f"{name}_"
+    return (f"{where} makes {name} a local name of the whole function, so every use of {name} before it "
+            f"(the right-hand side too) reads the unset local, never the {name} imported at the top. Give "
+            f"the local another name (`{other} = ...`) and use that name below it, in every such function.")
+
+
 def repair_hints(problem: str, files: dict[str, str], request: str = "") -> list[str]:
     """Plain next steps for failures small models misread (prompt enhancement, as in Pygen).
 
@@ -222,6 +237,7 @@ def failure_hints(problem: str, files: dict[str, str], request: str = "") -> lis
         elif home := standard_home(name, problem, files):
             hints.append(f"{name} is not defined: if you mean {home}.{name}, add `from {home} import {name}` "
                          f"at the top of the file that uses it; otherwise define {name}.")
+    hints += [unbound_hint(name, files) for name in dict.fromkeys(UNBOUND_LOCAL.findall(problem))]
     hints += crash_hints(problem, files)
     for kind, name in dict.fromkeys(MUTABLE_DEFAULT.findall(problem)):
         hints.append(f"A dataclass field cannot default to a shared {kind}: write `{name}: {kind} = "
