@@ -180,3 +180,22 @@ def test_a_fixture_imported_from_pytest_is_told_to_be_a_tests_argument() -> None
         "tmp_path is a pytest fixture: nothing can import it. A test gets it as an argument "
         "(`def test_load(tmp_path):`); remove `from pytest import tmp_path` from inventory/store.py, "
         "and never use it outside a test function."]
+
+
+def test_a_module_attribute_the_package_does_not_export_gets_the_same_fixes() -> None:
+    # units on the package benchmark: the chosen tests did `import units` and called units.convert,
+    # defined in units/length.py; eight tests failed alike
+    problem = "E       AttributeError: module 'units' has no attribute 'convert'\n"
+    files = {"units/__init__.py": "", "units/length.py": "def convert(value, a, b):\n    return value\n",
+             "tests/test_units.py": "import units\n"}
+    assert repair_hints(problem, files) == [
+        "`units.convert` fails: convert is defined in units/length.py, and units/__init__.py does not import "
+        "it. Either import it from its module in the test (`from units.length import convert`), or export it "
+        "from the package: add `from .length import convert` to units/__init__.py."
+    ]
+    submodule = "E       AttributeError: module 'units' has no attribute 'length'\n"
+    assert repair_hints(submodule, files) == [
+        "units.length is a module that `import units` does not load: write `import units.length` "
+        "(or `from units.length import ...`)."
+    ]
+    assert repair_hints("E   AttributeError: module 'math' has no attribute 'tau2'\n", files) == []

@@ -168,6 +168,12 @@ def test_only_the_assistants_tests_failing_in_themselves_are_weighed_and_the_one
     assert [f.test_id for f in blamed(report, "the test is wrong", users)] == [
         "tests/test_calc.py::test_value", "tests/test_calc.py::test_other", "tests/test_calc.py::test_unset"]
     assert [f.test_id for f in blamed(report, "test_other expects 1", users)] == ["tests/test_calc.py::test_other"]
+    # units: eight tests calling units.convert failed alike; the reason named one, one was removed per round
+    alike = TestReport(failed=3, failures=tuple(
+        failure("AttributeError: module 'units' has no attribute 'convert'", f"tests/test_units.py::test_{unit}")
+        for unit in ("mm", "cm", "km")) + (failure("AssertionError: assert 1 == 2", "tests/test_units.py::test_in"),))
+    assert [f.test_id for f in blamed(alike, "test_mm calls units.convert", users)] == [
+        "tests/test_units.py::test_mm", "tests/test_units.py::test_cm", "tests/test_units.py::test_km"]
 
 
 def test_removing_tests_keeps_the_rest_of_the_file_as_it_was() -> None:

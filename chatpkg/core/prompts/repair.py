@@ -17,6 +17,7 @@ from chatpkg.core.runner import TestReport
 
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+MISSING_ATTRIBUTE = re.compile(r"AttributeError: module '([\w.]+)' has no attribute '(\w+)'")
 UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
 UNBOUND_LOCAL = re.compile(r"UnboundLocalError: (?:cannot access local variable|local variable) '(\w+)'")
 TRACEBACK_FRAME = re.compile(r'File "([^"\n]+)", line (\d+), in ')
@@ -141,25 +142,28 @@ def shadow_hint(top: str, name: str, files: dict[str, str]) -> str | None:
             f"(`from .<module> import {name}`).")
 
 
-def export_hint(name: str, module: str, home: str, init: str, request: str) -> str:
-    """``from pkg import Name`` where pkg/module.py defines Name and pkg/__init__.py does not import it."""
+def export_hint(name: str, module: str, home: str, init: str, request: str, failing: str = "") -> str:
+    """``from pkg import Name`` (or ``pkg.Name``: ``failing``) where pkg/module.py defines Name and
+    pkg/__init__.py does not import it."""
     source, relative = dotted(home), "." + dotted(home).removeprefix(module + ".")
     add = f"add `from {relative} import {name}` to {init}"
-    found = f"`from {module} import {name}` fails: {name} is defined in {home}, and {init} does not import it."
+    failing = failing or f"from {module} import {name}"
+    found = f"`{failing}` fails: {name} is defined in {home}, and {init} does not import it."
     if re.search(EXPORT_REQUEST.format(module=re.escape(module)), request, re.I):
         return f"{found} The request asks for {module} itself to export it: {add}."
     return (f"{found} Either import it from its module in the test (`from {source} import {name}`), "
             f"or export it from the package: {add}.")
 
 
-def missing_name_hints(name: str, module: str, files: dict[str, str], request: str) -> list[str]:
-    """``cannot import name`` from a local module: where the name really is, and how to import it."""
+def missing_name_hints(name: str, module: str, files: dict[str, str], request: str, failing: str = "") -> list[str]:
+    """``cannot import name`` from a local module (or ``module.name`` missing: ``failing``, the expression
+    that failed): where the name really is, and how to import it."""
     top = module.split(".")[0]
     shadow = shadow_hint(top, name, files)
     target = module_file(module, files)
     homes = [p for p in defining_files(name, files, top) if p != target]
     if homes and target.endswith("/__init__.py") and dotted(homes[0]).startswith(module + "."):
-        return [*filter(None, [shadow]), export_hint(name, module, homes[0], target, request)]
+        return [*filter(None, [shadow]), export_hint(name, module, homes[0], target, request, failing)]
     if homes:
         return [*filter(None, [shadow]), f"{name} is defined in {homes[0]}, not in {target}: import it from "
                 f"there (`from {dotted(homes[0])} import {name}`)."]
@@ -167,7 +171,8 @@ def missing_name_hints(name: str, module: str, files: dict[str, str], request: s
         return [shadow]
     owner = method_of(name, files.get(target, ""))
     if owner:
-        return [f"{name} is a method of class {owner} in {target}, so `from {module} import {name}` cannot find it. "
+        return [f"{name} is a method of class {owner} in {target}, so `{failing or f'from {module} import {name}'}` "
+                "cannot find it. "
                 f"Define {name} at the top level of {target}, outside the class (not indented), as a function "
                 f"that may create and return a {owner}."]
     return [f"{module} has no {name}: define {name} in {target} in this reply."]
@@ -230,6 +235,14 @@ def failure_hints(problem: str, files: dict[str, str], request: str = "") -> lis
             hints += missing_name_hints(name, module, files, request)
         elif module == "pytest" and name in PYTEST_FIXTURES:
             hints.append(fixture_hint(name, files))
+    for module, name in dict.fromkeys(MISSING_ATTRIBUTE.findall(problem)):  # `import units; units.convert(...)`
+        if module.split(".")[0] not in local:
+            continue
+        if module_file(f"{module}.{name}", files) in files:
+            hints.append(f"{module}.{name} is a module that `import {module}` does not load: write "
+                         f"`import {module}.{name}` (or `from {module}.{name} import ...`).")
+        else:
+            hints += missing_name_hints(name, module, files, request, failing=f"{module}.{name}")
     for name in dict.fromkeys(UNDEFINED_NAME.findall(problem)):
         if unimported_module(name, problem, files):
             hints.append(f"{name} is a module that was never imported: add `import {name}` at the top of "
