@@ -35,6 +35,11 @@ def chatpkgs(turn: int) -> set[str]:
 EXAMPLES_FILE = re.compile(r"tests/test_turn\d+_examples\.py")  # examples_path of any turn: the user's words
 
 
+def is_examples(path: str) -> bool:
+    """A file of checks chatpkg wrote from a request's examples (any turn's): the user's words."""
+    return EXAMPLES_FILE.fullmatch(path) is not None
+
+
 @dataclass(frozen=True)
 class Vetted:
     """A checks file after vetting: the source to write (rejected tests taken out), kept and rejected tests."""

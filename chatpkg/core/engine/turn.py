@@ -107,7 +107,7 @@ def _user_tests(session: Session) -> dict[str, dict[str, str]]:
     mine = session.state.assistant_tests
     users: dict[str, dict[str, str]] = {}
     for path, text in ws.text_files().items():
-        if checks.EXAMPLES_FILE.fullmatch(path):  # the request's examples: the user's words, whoever wrote the file
+        if checks.is_examples(path):  # the request's examples: the user's words, whoever wrote the file
             users[path] = checks.test_functions(text)
             continue
         if not is_test_path(path) or path in mine:
@@ -124,13 +124,8 @@ NOTHING_CHANGED = (
 REMOVAL = re.compile(r"\b(remove|delete|drop|rename|move|replace|rewrite|refactor|get rid|split|merge)", re.I)
 
 
-def _examples(path: str) -> bool:
-    """A file of checks chatpkg wrote from a request's examples (any turn's)."""
-    return checks.EXAMPLES_FILE.fullmatch(path) is not None
-
-
 def _examples_said(paths: list[str]) -> str:
-    return " (the requests' examples as checks)" if any(map(_examples, paths)) else ""
+    return " (the requests' examples as checks)" if any(map(checks.is_examples, paths)) else ""
 
 
 def commit_message(turn: int, text: str, tests: str, session_id: str) -> str:
@@ -304,7 +299,7 @@ class TurnRun:
         users: list[str] = []
         for failure in (f for f in report.failures if f.test_id not in left):
             path, _, name = failure.test_id.partition("::")
-            if path in self.user_tests and (not name or name in self.user_tests[path]) or _examples(path):
+            if path in self.user_tests and (not name or name in self.user_tests[path]) or checks.is_examples(path):
                 users.append(path)
             elif path in self.user_tests or path in assistants:
                 ours.setdefault(path, []).append(failure)
@@ -433,7 +428,7 @@ class TurnRun:
         if self.round == 0 and candidate == 0:
             return edits  # the first reply does what the request asks, as with the user's tests
         root = self.s.workspace.root
-        spared = sorted({e.path for e in edits if _examples(e.path) and (root / e.path).exists()})
+        spared = sorted({e.path for e in edits if checks.is_examples(e.path) and (root / e.path).exists()})
         for path in spared:
             self.notes.append(f"left {path} as it was: it holds the user's examples")
             yield self.s.emit(Notice(f"The reply rewrote {path}, the checks from the request's examples; "

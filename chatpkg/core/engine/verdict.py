@@ -45,6 +45,7 @@ from chatpkg.core.cancel import TurnCancelled
 from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import BlameWeighed, Event
 from chatpkg.core.engine.scratch import NOT_CODE, code_edits, scratch_copy
+from chatpkg.core.prompts.repair import UNBOUND_LOCAL
 from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, plan_edits
@@ -85,9 +86,6 @@ class Elsewhere:
 
 def first_line(failure: TestFailure) -> str:
     return failure.message.strip().splitlines()[0] if failure.message.strip() else ""
-
-
-UNBOUND_LOCAL = re.compile(r"UnboundLocalError: (?:cannot access local variable|local variable) '(\w+)'")
 
 
 def self_evident(failure: TestFailure) -> Verdict | None:
@@ -190,7 +188,7 @@ def blamed(report: TestReport, why: str, users: dict[str, dict[str, str]]) -> li
     found = []
     for failure in report.failures:
         path, _, name = failure.test_id.partition("::")
-        if not name or not is_test_path(path) or checks.EXAMPLES_FILE.fullmatch(path):
+        if not name or not is_test_path(path) or checks.is_examples(path):
             continue
         if path in users and name.split("[", 1)[0] in users[path]:
             continue

@@ -158,6 +158,7 @@ def export_hint(name: str, module: str, home: str, init: str, request: str, fail
 def missing_name_hints(name: str, module: str, files: dict[str, str], request: str, failing: str = "") -> list[str]:
     """``cannot import name`` from a local module (or ``module.name`` missing: ``failing``, the expression
     that failed): where the name really is, and how to import it."""
+    failing = failing or f"from {module} import {name}"
     top = module.split(".")[0]
     shadow = shadow_hint(top, name, files)
     target = module_file(module, files)
@@ -171,8 +172,7 @@ def missing_name_hints(name: str, module: str, files: dict[str, str], request: s
         return [shadow]
     owner = method_of(name, files.get(target, ""))
     if owner:
-        return [f"{name} is a method of class {owner} in {target}, so `{failing or f'from {module} import {name}'}` "
-                "cannot find it. "
+        return [f"{name} is a method of class {owner} in {target}, so `{failing}` cannot find it. "
                 f"Define {name} at the top level of {target}, outside the class (not indented), as a function "
                 f"that may create and return a {owner}."]
     return [f"{module} has no {name}: define {name} in {target} in this reply."]
