@@ -461,3 +461,20 @@ def test_a_repair_never_rewrites_an_earlier_requests_examples(root: Path) -> Non
     assert "left tests/test_turn1_examples.py as it was: it holds the user's examples" in ended(events).notes
     told = model.asked[-1][-1]["content"]
     assert "tests/test_turn1_examples.py: the user's tests (the requests' examples as checks)" in told
+
+
+def test_a_first_reply_that_adds_its_test_to_an_earlier_examples_file_loses_that_edit(root: Path) -> None:
+    # textkit, turn 2: the model copied turn 1's examples file and added a test of its own to it
+    session, _ = make_session(root, [GOOD], team="coder", candidates=1)
+    run(session, "Add double(x) in pkg/calc.py: `double(3)` gives `6`.")
+    examples_before = (root / "tests/test_turn1_examples.py").read_text()
+    half = "def half(x):\n    return x / 2\n"
+    reply = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n\n\n" + half,
+                   "tests/test_turn1_examples.py": "def test_mine():\n    assert 1 + 1 == 2\n"})
+    session.model.replies.append(reply)  # type: ignore[attr-defined]
+
+    events = run(session, "Add half(x) in pkg/calc.py.")
+
+    assert (root / "tests/test_turn1_examples.py").read_text() == examples_before
+    assert "def half" in (root / "pkg/calc.py").read_text()
+    assert "left tests/test_turn1_examples.py as it was: it holds the user's examples" in ended(events).notes

@@ -55,6 +55,8 @@ def pool(run: TurnRun, tests: dict[int, dict[str, str]]) -> dict[str, tuple[int,
     pooled: dict[str, tuple[int, str]] = {}
     for index, files in sorted(tests.items()):
         for path, source in sorted(files.items()):
+            if checks.is_examples(path):  # the user's words, never a candidate's evidence
+                continue
             added = added_tests(run.s.workspace.file_at(run.parent, path), source)
             if added:
                 stem = PurePosixPath(path).stem.removeprefix("test_")

@@ -393,7 +393,7 @@ class TurnRun:
                 self.stood |= {t: v.evidence for t, v in verdicts.items() if v.decision == verdict.STANDS}
                 edits, removals = verdict.settle(root, edits, verdicts)
             self._refuse_left_out(edits)
-            edits = yield from self._spare_examples(edits, candidate)
+            edits = yield from self._spare_examples(edits)
             self._refuse_user_tests(edits, candidate)
             before = current_files(root, edits + removals)
             yield self.s.emit(EditsPending(self.turn, self.round, sorted({e.path for e in edits + removals})))
@@ -422,11 +422,10 @@ class TurnRun:
         created = sorted(p for p in written if before.get(p) is None)
         yield self.s.emit(EditsApplied(self.turn, self.round, blobs, created, candidate))
 
-    def _spare_examples(self, edits: list[FileEdit], candidate: int) -> Iterator[Event]:
-        """The checks chatpkg wrote from the requests' examples are the user's words: a repair or a candidate
-        that rewrites them loses that edit (named in the outcome), not the rest of its reply."""
-        if self.round == 0 and candidate == 0:
-            return edits  # the first reply does what the request asks, as with the user's tests
+    def _spare_examples(self, edits: list[FileEdit]) -> Iterator[Event]:
+        """The checks chatpkg wrote from the requests' examples are the user's words, and chatpkg's to write:
+        a reply that edits one loses that edit (named in the outcome), not the rest. The first reply too:
+        the embedded model copies what it sees, and added its own test to turn 1's file in turn 2."""
         root = self.s.workspace.root
         spared = sorted({e.path for e in edits if checks.is_examples(e.path) and (root / e.path).exists()})
         for path in spared:
