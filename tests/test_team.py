@@ -444,10 +444,9 @@ def test_a_repair_never_rewrites_an_earlier_requests_examples(root: Path) -> Non
     """tests/test_turn<N>_examples.py holds the user's words: a repair that rewrites it to suit wrong code
     loses that edit (named in the outcome), keeps the rest, and was told whose tests they are."""
     request = "Add double(x) in pkg/calc.py: `double(3)` gives `6`."
-    broken = whole({"pkg/calc.py": "def double(x):\n    return x + 4\n\n\ndef half(x):\n    return x / 2\n"})
-    bent = "assert double(3) == 7"
-    repair = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n",
-                    "tests/test_turn1_examples.py": f"from pkg.calc import double\n\n\ndef test_it():\n    {bent}\n"})
+    bent = {"tests/test_turn1_examples.py": "from pkg.calc import double\n\n\ndef test_it():\n    assert double(3) == 7\n"}
+    broken = whole({"pkg/calc.py": "def double(x):\n    return x + 4\n\n\ndef half(x):\n    return x / 2\n", **bent})
+    repair = whole({"pkg/calc.py": "def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n", **bent})
     session, model = make_session(root, [GOOD, broken, repair], team="coder", candidates=1, max_repairs=1)
     assert ended(run(session, request)).tests == "3 passed"
     examples_before = (root / "tests/test_turn1_examples.py").read_text()
@@ -458,7 +457,7 @@ def test_a_repair_never_rewrites_an_earlier_requests_examples(root: Path) -> Non
     assert (root / "tests/test_turn1_examples.py").read_text() == examples_before
     assert "def half" in (root / "pkg/calc.py").read_text() and "2 * x" in (root / "pkg/calc.py").read_text()
     assert ended(events).tests == "3 passed" and ended(events).outcome == "committed"
-    assert "left tests/test_turn1_examples.py as it was: it holds the user's examples" in ended(events).notes
+    assert ended(events).notes.count("left tests/test_turn1_examples.py as it was: it holds the user's examples") == 1
     told = model.asked[-1][-1]["content"]
     assert "tests/test_turn1_examples.py: the user's tests (the requests' examples as checks)" in told
 

@@ -429,7 +429,8 @@ class TurnRun:
         root = self.s.workspace.root
         spared = sorted({e.path for e in edits if checks.is_examples(e.path) and (root / e.path).exists()})
         for path in spared:
-            self.notes.append(f"left {path} as it was: it holds the user's examples")
+            note = f"left {path} as it was: it holds the user's examples"
+            self.notes += [note] if note not in self.notes else []  # once a turn, however many replies tried
             yield self.s.emit(Notice(f"The reply rewrote {path}, the checks from the request's examples; "
                                      "that edit was dropped."))
         return [e for e in edits if e.path not in spared]
