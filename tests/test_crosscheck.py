@@ -48,6 +48,7 @@ def test_only_checks_the_chosen_code_passes_are_kept(root: Path) -> None:
 
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
     kept = (root / "tests" / "test_turn1_candidate0_calc.py").read_text()
+    assert kept.startswith("# Candidate 0's checks that the code chosen in turn 1 passes")
     assert "double(3) == 6" in kept and "double(2) == 4" in kept and "double(1) == 3" not in kept
     ended = next(e for e in events if isinstance(e, TurnEnded))
     assert ended.outcome == "committed" and ended.tests == "5 passed"  # + the stated name, test_five, 2 kept

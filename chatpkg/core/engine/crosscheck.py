@@ -118,7 +118,9 @@ def agreed(turn: int, pooled: dict[str, tuple[int, str]], tried: list[Tried], ch
         if keep:
             tree.body = [n for n in tree.body if not (checks.is_test_function(n) and n.name not in keep)  # type: ignore[union-attr]
                          and not (isinstance(n, ast.ClassDef) and n.name.startswith("Test"))]
-            kept[path.replace("tests/test_", f"tests/test_turn{turn}_", 1)] = ast.unparse(tree) + "\n"
+            header = (f"# Candidate {owner}'s checks that the code chosen in turn {turn} passes: kept by chatpkg "
+                      "as the turn's tests (engine/crosscheck.py).\n")
+            kept[path.replace("tests/test_", f"tests/test_turn{turn}_", 1)] = header + ast.unparse(tree) + "\n"
     return kept
 
 

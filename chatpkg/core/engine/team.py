@@ -198,8 +198,8 @@ class Team:
         yield run.s.emit(CandidateChosen(run.turn, chosen.index, len(tried), why))
         run.notes.append(f"tried {len(tried)} candidates; went on with candidate {chosen.index}: {why}")
         agreed = crosscheck.agreed(run.turn, pooled, tried, chosen, tests[chosen.index])
-        for path, source in agreed.items():
-            yield from self._write(path, checks.vet(source))
+        for path, source in agreed.items():  # vetted in the pool: written as they are, with their header
+            yield from self._write(path, checks.Vetted(source, tuple(checks.test_functions(source))))
         if agreed or chosen is not tried[-1]:
             yield from run._test(candidate=chosen.index)
         report = run.report or report
