@@ -224,3 +224,24 @@ def test_a_test_that_reads_its_own_local_before_setting_it_is_wrong_without_cand
     assert len(model.asked) == 2  # no candidate sampled: no code can pass such a test
     assert "def test_" not in (root / "tests" / "test_calc.py").read_text()
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
+
+
+def test_tests_no_code_can_pass_are_taken_out_after_a_repair_that_left_them(root: Path) -> None:
+    # inventory at 0f2d553: the model read the hint, renamed the local in new tests of its own, and never
+    # said TEST:; the six old ones stayed red through the turn and every later one
+    shadowing = "from pkg import calc\n\n\ndef test_double():\n    calc = calc.double(3)\n    assert calc == 6\n"
+    first = whole({"pkg/calc.py": RIGHT_CODE, "tests/test_calc.py": shadowing})
+    renamed = ("from pkg import calc\n\n\ndef test_twice():\n    result = calc.double(3)\n    assert result == 6\n")
+    session, model = make_session(root, [first, whole({"tests/test_calc.py": renamed})], max_repairs=2,
+                                  edit_format="merge")  # the embedded model's: the new test is added beside
+
+    events = run(session, REQUEST)
+
+    assert len(model.asked) == 2  # the first reply, one repair; no blame was needed
+    removed = [(e.test, e.change) for e in events if isinstance(e, CheckChanged)]
+    assert removed == [("test_double", "removed")]
+    assert "UnboundLocalError in the test itself" in next(e for e in events if isinstance(e, CheckChanged)).reason
+    left = (root / "tests" / "test_calc.py").read_text()
+    assert "def test_twice" in left and "def test_double" not in left
+    assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"  # the scaffold's, test_twice
+    assert any(n.startswith("changed its own test tests/test_calc.py::test_double (removed)") for n in ended(events).notes)

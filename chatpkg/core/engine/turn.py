@@ -245,6 +245,9 @@ class TurnRun:
         if red and self.round == first_run and not self.team.tried:
             reply, report = yield from self.team.candidates(reply, report, code_reply)
             red = self._red_for_this_turn(report)
+        if red and self.round > first_run:  # a repair round, with its hint, left them as they were
+            report = yield from self._drop_unpassable(report)
+            red = self._red_for_this_turn(report)
         if not red:
             if (untested := self._untested()) is not None:
                 return reply, no_tests_message(untested), "no_tests"
@@ -253,6 +256,22 @@ class TurnRun:
             return reply, None, ""
         left = {f.test_id for f in self.left}
         return reply, "# The tests fail\n\n" + report.for_model(left) + self._whose_tests(report, left), "tests"
+
+    def _drop_unpassable(self, report: TestReport) -> Iterator[Event]:
+        """The assistant's tests that no code can pass (``store = store.Inventory()``), still failing after
+        a repair: taken out of their files, each a visible ``check_changed``; the tests run again. Inventory's
+        six such tests kept every later turn red when the model did not blame them."""
+        found, removals = verdict.unpassable(self.s.workspace.root, report, self.user_tests)
+        if not found:
+            return report
+        before = current_files(self.s.workspace.root, removals)
+        yield self.s.emit(EditsPending(self.turn, self.round, sorted(e.path for e in removals)))
+        yield from self._record_edits(apply_edits(self.s.workspace.root, removals), before, 0)
+        for v in found:
+            yield self.s.emit(CheckChanged(self.turn, self.round, v.path, v.name, "removed", v.evidence))
+            self.notes.append(f"changed its own test {v.test} (removed): {v.evidence}")
+        self.tests_asked = True  # its tests were written and judged: not asked for again
+        return (yield from self._test())
 
     def _untested(self) -> dict[str, list[str]] | None:
         """When the request asks for tests and the code the turn goes on with (the reply, or the candidate

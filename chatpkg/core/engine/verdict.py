@@ -28,7 +28,7 @@ A test is weighed when it fails in itself: an assert, or an error of its own (in
 used a ``store`` it never set, and every candidate's code failed it alike); an error raised in the
 code is the code's. One that reads its own local name before setting it (UnboundLocalError in the
 test's frame) needs no candidate: no code can pass it, and it is wrong whether the reason names it
-or not. The user's tests and the examples chatpkg wrote from the user's words are never
+or not; still failing after a repair round, it is taken out without a blame (``unpassable``). The user's tests and the examples chatpkg wrote from the user's words are never
 weighed: they say what is right.
 """
 
@@ -239,6 +239,16 @@ def settle(root: Path, edits: list[FileEdit], verdicts: dict[str, Verdict]) -> t
     removals = [FileEdit(path, "whole", remove_tests(planned.get(path, now[path]), names))
                 for path, names in wrong.items()]
     return edits, removals
+
+
+def unpassable(root: Path, report: TestReport, users: dict[str, dict[str, str]]) -> tuple[list[Verdict], list[FileEdit]]:
+    """The assistant's failing tests that no code can pass (``self_evident``), and their removals: a check
+    that cannot pass is no evidence, as one that cannot fail is none (``checks.vet``)."""
+    found = [v for f in blamed(report, "", users) if (v := self_evident(f)) is not None]
+    names: dict[str, set[str]] = {}
+    for v in found:
+        names.setdefault(v.path, set()).add(v.name)
+    return found, [FileEdit(path, "whole", remove_tests(_read(root / path), tests)) for path, tests in names.items()]
 
 
 def _read(path: Path) -> str:
