@@ -58,12 +58,12 @@ def vet(source: str) -> Vetted:
         return Vetted("", (), {"*": f"not valid Python ({exc.msg}, line {exc.lineno})"})
     tree.body = [part for n in tree.body for part in _one_check_each(n, tree)]
     rejected = {}
-    for node in _tests(tree):
+    for node in top_level_tests(tree):
         reason = _cannot_fail(node)
         if reason:
             rejected[node.name] = reason
     tree.body = [n for n in tree.body if not (is_test_function(n) and n.name in rejected)]  # type: ignore[union-attr]
-    kept = tuple(n.name for n in _tests(tree))
+    kept = tuple(n.name for n in top_level_tests(tree))
     if not kept:
         return Vetted("", (), rejected or {"*": "no test functions"})
     return Vetted(ast.unparse(tree) + "\n", kept, rejected)
@@ -87,7 +87,7 @@ def unchanged_tests(before: str | None, after: str | None) -> set[str]:
 
 def test_nodes(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
     """A parsed test file's tests by pytest name (``test_x``, ``TestC::test_m``)."""
-    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {n.name: n for n in _tests(tree)}
+    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {n.name: n for n in top_level_tests(tree)}
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name.startswith("Test")):
         found |= {f"{cls.name}::{n.name}": n for n in cls.body if is_test_function(n)}  # type: ignore[misc]
     return found
@@ -97,7 +97,7 @@ def without(source: str, names: set[str]) -> Vetted:
     """The checks file with these tests taken out (what is left, vetted as it was)."""
     tree = ast.parse(source)
     tree.body = [n for n in tree.body if not (is_test_function(n) and n.name in names)]  # type: ignore[union-attr]
-    kept = tuple(n.name for n in _tests(tree))
+    kept = tuple(n.name for n in top_level_tests(tree))
     return Vetted(ast.unparse(tree) + "\n" if kept else "", kept)
 
 
@@ -115,7 +115,7 @@ def _one_check_each(node: ast.stmt, tree: ast.Module) -> list[ast.stmt]:
     asserting = [_asserts(stmt) for stmt in test.body]
     checks = [i for i, yes in enumerate(asserting) if yes]
     names = [f"{test.name}_{k}" for k in range(1, len(checks) + 1)]
-    if len(checks) < 2 or set(names) & {n.name for n in _tests(tree)}:
+    if len(checks) < 2 or set(names) & {n.name for n in top_level_tests(tree)}:
         return [test]
     parts = []
     for name, index in zip(names, checks):
@@ -134,7 +134,7 @@ def is_test_function(node: ast.stmt) -> bool:
     return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
 
 
-def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+def top_level_tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     return [n for n in tree.body if is_test_function(n)]  # type: ignore[misc]
 
 
@@ -198,7 +198,7 @@ def _test_sources(source: str) -> dict[str, tuple[tuple[str, ...], bool]]:
     except SyntaxError:
         return {}
     found = {}
-    for node in _tests(tree):
+    for node in top_level_tests(tree):
         asserts = tuple(ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Assert))
         skipped = any(_marks_skip(d) for d in node.decorator_list) or "pytest.skip(" in ast.unparse(node)
         found[node.name] = (asserts, skipped)

@@ -106,14 +106,15 @@ def agreed(turn: int, pooled: dict[str, tuple[int, str]], tried: list[Tried], ch
     parametrized test or a test class is not kept (the pool's results name a plain test function)."""
     if not chosen.pooled or any(t.score >= chosen.score for t in tried if t is not chosen):
         return {}
-    seen = {ast.dump(stmt) for text in own.values() for node in _tests(_parsed(text)) for stmt in node.body}
+    seen = {ast.dump(stmt) for text in own.values()
+            for node in checks.top_level_tests(_parsed(text)) for stmt in node.body}
     kept = {}
     for path, (owner, source) in pooled.items():
         if owner == chosen.index:
             continue
         passed = {i.split("::", 1)[1] for i in chosen.pooled if i.split("::", 1)[0] == path}
         tree = _parsed(source)
-        keep = {n.name for n in _tests(tree) if n.name in passed and not n.decorator_list
+        keep = {n.name for n in checks.top_level_tests(tree) if n.name in passed and not n.decorator_list
                 and not all(ast.dump(stmt) in seen for stmt in n.body)}
         if keep:
             tree.body = [n for n in tree.body if not (checks.is_test_function(n) and n.name not in keep)  # type: ignore[union-attr]
@@ -129,7 +130,3 @@ def _parsed(source: str) -> ast.Module:
         return ast.parse(source)
     except SyntaxError:
         return ast.Module(body=[], type_ignores=[])
-
-
-def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    return [n for n in tree.body if checks.is_test_function(n)]  # type: ignore[misc]

@@ -6,6 +6,7 @@ one place that says, in words, what an event means to the user.
 
 from __future__ import annotations
 
+from chatpkg.core.engine import checks
 from chatpkg.core.engine.events import (
     BlameWeighed,
     CandidateChosen,
@@ -124,7 +125,7 @@ def _describe_end(event: TurnEnded) -> str | None:
 
 def _whose_checks(path: str) -> str:
     """Who the checks in a file chatpkg wrote come from (``engine/checks.py``, ``engine/crosscheck.py``)."""
-    if path.endswith("_examples.py"):
+    if checks.is_examples(path):
         return "the request's examples"
     if "_candidate" in path:
         return "other candidates' checks the chosen code passes"

@@ -266,10 +266,9 @@ class TurnRun:
             return report
         before = current_files(self.s.workspace.root, removals)
         yield self.s.emit(EditsPending(self.turn, self.round, sorted(e.path for e in removals)))
-        yield from self._record_edits(apply_edits(self.s.workspace.root, removals), before, 0)
-        for v in found:
-            yield self.s.emit(CheckChanged(self.turn, self.round, v.path, v.name, "removed", v.evidence))
-            self.notes.append(f"changed its own test {v.test} (removed): {v.evidence}")
+        written = apply_edits(self.s.workspace.root, removals)
+        yield from self._record_edits(written, before, 0)
+        yield from self._check_changes("", written, before, {v.test: v for v in found})
         self.tests_asked = True  # its tests were written and judged: not asked for again
         return (yield from self._test())
 
@@ -449,7 +448,8 @@ class TurnRun:
         spared = sorted({e.path for e in edits if checks.is_examples(e.path) and (root / e.path).exists()})
         for path in spared:
             note = f"left {path} as it was: it holds the user's examples"
-            self.notes += [note] if note not in self.notes else []  # once a turn, however many replies tried
+            if note not in self.notes:  # once a turn, however many replies tried
+                self.notes.append(note)
             yield self.s.emit(Notice(f"The reply rewrote {path}, the checks from the request's examples; "
                                      "that edit was dropped."))
         return [e for e in edits if e.path not in spared]
