@@ -200,20 +200,19 @@ def test_humaneval_scores_on_hidden_tests_without_showing_them(tmp_path: Path) -
     assert "pass rate       50.0% (1/2)" in result.output
 
 
-def test_humaneval_repair_arm_repairs_on_the_assistants_own_tests(tmp_path: Path) -> None:
+def test_humaneval_repair_arm_repairs_on_the_docstrings_examples(tmp_path: Path) -> None:
     task = humaneval.load_tasks(HUMANEVAL)[1]
-    own_test = "from solution import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'HI!'\n"
-    model = ScriptedModel([
-        whole({"solution.py": "def shout(s):\n    return s.upper()\n", "tests/test_solution.py": own_test}),
-        whole({"solution.py": "def shout(s):\n    return s.upper() + '!'\n"}),
-    ])
+    wrong = whole({"solution.py": "def shout(s):\n    return s.upper()\n"})
+    model = ScriptedModel([wrong, wrong, whole({"solution.py": "def shout(s):\n    return s.upper() + '!'\n"})])
 
-    record = humaneval.run_task(task, model, tmp_path / "w", max_repairs=2, edit_format="whole")
+    record = humaneval.run_task(task, model, tmp_path / "w", max_repairs=2, edit_format="whole", candidates=1)
 
-    assert record["status"] == "passed" and record["repairs"] == 1
+    assert record["status"] == "passed" and record["candidates_tried"] == 1 and record["repairs"] == 1
     first_request = model.asked[0][-1]["content"]
-    assert "tests/test_solution.py" in first_request and "raise NotImplementedError" in first_request
-    assert "test_shout" in model.asked[1][-1]["content"]  # the repair round shows its own failing test
+    assert "raise NotImplementedError" in first_request
+    assert "test" not in first_request.split("# Request")[-1].lower()  # the request is the user's words only
+    assert "'HI!'" in model.asked[1][-1]["content"]  # the repair round shows the example that failed
+    assert (tmp_path / "w" / "tests" / "test_turn1_examples.py").is_file()
     assert all("ZQX" not in m["content"] for request in model.asked for m in request)
 
 

@@ -2,9 +2,12 @@
 
 The workspace holds ``solution.py`` with the task's prompt (imports, signature,
 docstring) and a body that raises NotImplementedError; the user turn asks for
-the implementation. In the repair arm the turn also asks for pytest tests taken
-from the docstring, and chatpkg's repair loop runs on those: the hidden tests
-(``check``) are used only to score, in the sandbox, after the session ends.
+the implementation, in the same words in every arm, as a user would. The
+checks a turn runs are the examples its docstring states (chatpkg writes them
+as tests/test_turn1_examples.py); candidates and repairs work on those, and the
+hidden tests (``check``) are used only to score, in the sandbox, after the
+session ends. (Until 2026-12-03 the repair arm's request also asked the model
+for tests, which carried wrong expectations: docs/benchmarks.md, HumanEval.)
 """
 
 from __future__ import annotations
@@ -51,19 +54,12 @@ def stub(task: dict[str, Any]) -> str:
     return task["prompt"].rstrip() + "\n    raise NotImplementedError\n"
 
 
-def turn_text(task: dict[str, Any], write_tests: bool) -> str:
-    text = (
+def turn_text(task: dict[str, Any]) -> str:
+    return (
         f"Implement the function `{task['entry_point']}` in {SOLUTION}: replace its "
         "`raise NotImplementedError` with a body that does what the docstring says. "
         "Keep the signature and the other code."
     )
-    if write_tests:
-        text += (
-            f" Also write a short pytest test for `{task['entry_point']}` in tests/test_solution.py "
-            f"(`from solution import {task['entry_point']}`): turn each example in the docstring into an "
-            "assert, and add no other cases."
-        )
-    return text
 
 
 def passes_hidden_tests(root: Path, task: dict[str, Any], timeout: float = SCORE_TIMEOUT) -> tuple[bool, str]:
@@ -86,8 +82,7 @@ def run_task(task: dict[str, Any], model: Model, workdir: Path, *, max_repairs: 
     (workdir / SOLUTION).write_text(stub(task), encoding="utf-8")
     settings = bench_settings(max_repairs, edit_format, team=team, candidates=candidates)
     session, _ = open_session(workdir, model, settings=settings, resume=False, init=True)  # the bench made it
-    # With a tester the checks are its job; the coder alone is asked for tests when repairs need some.
-    tally = drive(session, [turn_text(task, write_tests=max_repairs > 0 and "tester" not in team)])
+    tally = drive(session, [turn_text(task)])
     about = {"name": task["entry_point"], "category": "humaneval"}
     if tally.model_error:
         return {**about, "status": "error", "reason": tally.model_error, **tally.to_dict()}
