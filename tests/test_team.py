@@ -181,6 +181,14 @@ def test_ties_go_to_the_result_more_candidates_agree_on() -> None:
     assert choose([Tried(0, "x", frozenset(), 0, False), a])[0] is a
 
 
+def test_candidates_that_all_fail_every_check_do_not_agree() -> None:
+    first, fewer, also = (Tried(i, f"r{i}", frozenset(), failed, True) for i, failed in enumerate((2, 1, 1)))
+
+    chosen, why = choose([first, fewer, also])
+
+    assert chosen is fewer and "agree" not in why and why.startswith("none passed a check")
+
+
 def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -> None:
     wrong_check = "from pkg.calc import double\n\n\ndef test_example():\n    assert double(3) == 7\n"
     fixed_check = "TEST: double(3) is 6 by the request's own example\n\n" + checks_reply(

@@ -92,6 +92,24 @@ def test_failing_assertion(tmp_path: Path) -> None:
     assert "assert double(3) == 7" in text
 
 
+def test_an_asserts_operands_are_shown_whole_without_the_long_diff(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path, {"test_lists.py": (
+        "def rotate(values):\n    return values[1:] + values[:1]\n\n"
+        "def test_rotate():\n    assert rotate([5, 6, 3, 4, 8, 9, 2]) == [2, 6, 3, 4, 8, 9, 5]\n\n"
+        "def test_huge():\n    assert rotate(list(range(5000))) == []\n"
+    )})
+
+    report = PytestRunner(timeout=30).run(root)
+
+    small, huge = report.failures
+    assert "assert [6, 3, 4, 8, 9, 2, 5] == [2, 6, 3, 4, 8, 9, 5]" in small.output  # not cut after six items
+    assert "At index 0 diff: 6 != 2" in small.output
+    assert "Full diff" not in small.output and "E         -     2," not in small.output
+    assert small.output.rstrip().endswith("AssertionError")
+    assert max(len(line) for line in huge.output.splitlines()) <= 1004  # a huge operand is cut, not all shown
+    assert "assert [1, 2, 3, 4, 5, 6, 7, 8, 9, 10," in huge.output
+
+
 def test_collection_error(tmp_path: Path) -> None:
     root = make_workspace(tmp_path, {
         "test_ok.py": "def test_fine():\n    pass\n",
@@ -240,7 +258,7 @@ def test_cancel_stops_hanging_run(tmp_path: Path) -> None:
 
 
 def test_failure_output_respects_budget(tmp_path: Path) -> None:
-    budget = 300
+    budget = 400  # four headers of up to MESSAGE_CHARS each, and some room for the outputs' tails
     root = make_workspace(tmp_path, {"test_big.py": (
         "import pytest\n\n"
         "def deep(n):\n"

@@ -52,12 +52,16 @@ class Tried:
 
 def choose(tried: list[Tried]) -> tuple[Tried, str]:
     """The candidate to go on with, and why: most checks passed (shared, and the other candidates'), then
-    agreement, then the fewest failing tests in all, then the earliest."""
+    agreement, then the fewest failing tests in all, then the earliest. Where none passed a check, that
+    every one failed is no agreement (HumanEval/26's three replies: "3 candidate(s) agree with it")."""
     best = max(t.score for t in tried)
     top = [t for t in tried if t.score == best]
     if len(top) == 1:
         crossed = f": {len(top[0].cross)} of them the other candidates'" if top[0].cross else ""
         return top[0], f"it passed the most checks ({best}{crossed})"
+    if best <= 0:
+        chosen = max(top, key=lambda t: (-t.failed, -t.index))
+        return chosen, "none passed a check; the one with the fewest failing tests, the earliest of those"
 
     def agreement(t: Tried) -> int:  # how many candidates reached the very same result
         return sum(1 for o in tried if o.applied and o.passed == t.passed and o.pooled == t.pooled)

@@ -26,6 +26,8 @@ MAX_FAILURES = 10
 # have no use for them, and loading them tripled the time of a small package's run (0.9 s -> 2.6 s).
 OWN_TEST_PLUGINS = ("hypothesispytest", "syrupy", "textual-snapshot")
 MESSAGE_CHARS = 300
+LINE_CHARS = 1000  # an explanation line longer than this (a huge operand) is cut
+FULL_DIFF = re.compile(r"^E\s+Full diff:\s*$")
 # A test may take a third of the run's time: one that hangs fails on its own (pytest-timeout names it and
 # shows where it was), and the other tests still report, instead of the whole run being killed.
 PER_TEST_SHARE = 3
@@ -111,7 +113,7 @@ def _read_junit(path: Path) -> tuple[_Counts, list[tuple[str, str, str]]] | None
                 counts.failed += 1
             else:
                 counts.errors += 1
-            text = _captured(case) + (elem.text or "")
+            text = _captured(case) + _explanation(elem.text or "")
             raw.append((tid, _message(elem.get("message") or "", elem.text or ""), text))
         if case.find("skipped") is not None:
             counts.skipped += 1
@@ -119,6 +121,26 @@ def _read_junit(path: Path) -> tuple[_Counts, list[tuple[str, str, str]]] | None
             counts.passed += 1
             counts.passed_ids.append(tid)
     return counts, raw
+
+
+def _explanation(text: str) -> str:
+    """A failure's traceback with pytest's assertion explanation at full verbosity (the run asks for it:
+    the operands whole, where the default cuts a list after six items, ``[6, 3, 8, 9, 2, 4, ...]``, and
+    a repair cannot see which value is wrong), minus the "Full diff:" listing that verbosity adds (the
+    same two values again, one element a line), and with no line longer than LINE_CHARS."""
+    kept: list[str] = []
+    in_diff = False
+    for line in text.splitlines():
+        if FULL_DIFF.match(line):
+            in_diff = True
+            if kept and kept[-1].strip() == "E":  # the blank explanation line before it
+                kept.pop()
+            continue
+        if in_diff and line.startswith("E "):
+            continue
+        in_diff = False
+        kept.append(line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + " ...")
+    return "\n".join(kept) + ("\n" if text.endswith("\n") else "")
 
 
 def _share_budget(needs: list[int], budget: int) -> list[int]:
@@ -178,6 +200,7 @@ class PytestRunner:
             self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             *(arg for name in OWN_TEST_PLUGINS for arg in ("-p", f"no:{name}")),
             "-l",  # the failing frame's locals: the values, not only the traceback
+            "-o", "verbosity_assertions=2",  # an assert's operands whole, not cut after six items (_explanation)
             "--continue-on-collection-errors",  # a test file that does not import hides none of the others
             "-o", "junit_family=xunit1", "-o", "junit_logging=all",
             "-o", "junit_log_passing_tests=False", f"--junitxml={junit}",
