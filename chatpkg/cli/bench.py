@@ -164,7 +164,7 @@ def bench_humaneval(problems: Path | None, model: str | None, max_repairs: int, 
                     compare: tuple[Path, Path] | None, raw: bool, team: str, candidates: int) -> None:
     """HumanEval: each task one turn, pass@1 on the hidden tests.
 
-    With repairs the assistant also writes its own tests and repairs on them;
+    The docstring's examples are the checks that candidates and repairs work on;
     the hidden tests only score. Compare --max-repairs 0 and 2 with --compare.
     """
     from chatpkg.bench import humaneval
