@@ -17,6 +17,7 @@ from chatpkg.core.engine.events import (
     TestsRun,
     TurnEnded,
 )
+from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.engine.transcript import read_transcript
@@ -252,6 +253,8 @@ def test_a_reply_that_changes_nothing_is_sent_back_and_a_repeat_is_asked_again_s
     events = run(session, "Add add(a, b).")
 
     assert "changed nothing" in model.asked[1][-1]["content"]
+    repair = next(e for e in events if isinstance(e, RepairRound))
+    assert repair.cause == "unchanged" and describe_event(repair).strip() == "repair 1/2: the reply changed nothing"
     notice = next(e for e in events if isinstance(e, Notice))
     assert "asking again with sampling (temperature 0.8)" in notice.message
     assert sampled == [(0.8, 2)]  # greedy decoding would only have sent the same reply a third time

@@ -285,14 +285,15 @@ class BlameWeighed(Event):
     evidence: str
 
 
-FORMAT_CAUSES = ("format", "no_tests")  # the repair causes counted against ``Settings.max_format_repairs``
+FORMAT_CAUSES = ("format", "unchanged", "no_tests")  # the repair causes counted against ``Settings.max_format_repairs``
 
 
 @_register
 @dataclass(frozen=True)
 class RepairRound(Event):
-    """Round ``round`` is a repair; ``cause`` is "tests", "format", or "no_tests" (the reply wrote none of the
-    tests the request asks for; counted with the format repairs)."""
+    """Round ``round`` is a repair; ``cause`` is "tests", "format" (the reply could not be applied),
+    "unchanged" (it applied, and changed nothing) or "no_tests" (the reply wrote none of the tests the request
+    asks for); all but "tests" are counted with the format repairs."""
 
     kind: ClassVar[str] = "repair"
     turn: int

@@ -58,8 +58,8 @@ def _describe(event: Event) -> str | None:
         after = f"  (after {_plural(event.round, 'repair round')})" if event.round else ""
         return f"tests: {report.summary()}{after}" + _printed(report)
     if isinstance(event, RepairRound):
-        why = {"tests": "the tests fail", "no_tests": "the reply has none of the tests the request asks for"}.get(
-            event.cause, "the reply could not be applied")
+        why = {"tests": "the tests fail", "no_tests": "the reply has none of the tests the request asks for",
+               "unchanged": "the reply changed nothing"}.get(event.cause, "the reply could not be applied")
         return f"repair {event.used}/{event.budget}: {why}"
     if isinstance(event, TurnCommitted):
         return f"committed {event.commit[:7]}  turn {event.turn}"

@@ -430,7 +430,7 @@ class TurnRun:
             self.unchanged = True
             if blames:  # evidence, not "nothing changed"
                 return blamed_test_message(self.text, self.report, self.stood), "tests"
-            return NOTHING_CHANGED, "format"
+            return NOTHING_CHANGED, "unchanged"
         return None, ""
 
     def _record_edits(self, written: dict[str, str], before: dict[str, bytes | None], candidate: int) -> Iterator[Event]:
