@@ -187,6 +187,8 @@ def test_candidates_that_all_fail_every_check_do_not_agree() -> None:
     chosen, why = choose([first, fewer, also])
 
     assert chosen is fewer and "agree" not in why and why.startswith("none passed a check")
+    unapplied = Tried(3, "r3", frozenset(), 0, False)
+    assert choose([first, unapplied]) == (first, "none passed a check; the only one whose edits applied")
 
 
 def test_a_wrong_check_is_corrected_visibly_when_the_test_is_wrong(root: Path) -> None:

@@ -56,12 +56,14 @@ def choose(tried: list[Tried]) -> tuple[Tried, str]:
     every one failed is no agreement (HumanEval/26's three replies: "3 candidate(s) agree with it")."""
     best = max(t.score for t in tried)
     top = [t for t in tried if t.score == best]
+    if best <= 0:
+        chosen = max(top, key=lambda t: (-t.failed, -t.index))
+        rest = "the only one whose edits applied" if len(top) == 1 and best == 0 else \
+            "the one with the fewest failing tests, the earliest of those"
+        return chosen, f"none passed a check; {rest}"
     if len(top) == 1:
         crossed = f": {len(top[0].cross)} of them the other candidates'" if top[0].cross else ""
         return top[0], f"it passed the most checks ({best}{crossed})"
-    if best <= 0:
-        chosen = max(top, key=lambda t: (-t.failed, -t.index))
-        return chosen, "none passed a check; the one with the fewest failing tests, the earliest of those"
 
     def agreement(t: Tried) -> int:  # how many candidates reached the very same result
         return sum(1 for o in tried if o.applied and o.passed == t.passed and o.pooled == t.pooled)
