@@ -68,7 +68,7 @@ def choose(tried: list[Tried]) -> tuple[Tried, str]:
     def agreement(t: Tried) -> int:  # how many candidates reached the very same result
         return sum(1 for o in tried if o.applied and o.passed == t.passed and o.pooled == t.pooled)
 
-    chosen = max(top, key=lambda t: (agreement(t) * max(best, 1), -t.failed, -t.index))
+    chosen = max(top, key=lambda t: (agreement(t), -t.failed, -t.index))  # best >= 1 here: a tie that passed
     return chosen, f"tied at {best} checks passed; {agreement(chosen)} candidate(s) agree with it"
 
 
