@@ -43,6 +43,7 @@ must return for every example the request states, and the edge cases the request
 {request}"""
 
 
+PY_PATH = re.compile(r"[\w./-]*\w\.py\b")
 PLAIN_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 PLAIN_ASK = """\
 {request}
@@ -58,10 +59,10 @@ def plain_target(request: str, files: dict[str, str]) -> str | None:
     """The one source file a request is about, for a candidate asked plainly: the Python file it names,
     or the workspace's only one. None when that is not one file (a package turn across modules)."""
     sources = [p for p in files if p.endswith(".py") and not _is_test(p) and files[p].strip()]
-    named = [p for p in sources if p in request]
-    if len(named) == 1:
-        return named[0]
-    return sources[0] if len(sources) == 1 and not named else None
+    named = set(PY_PATH.findall(request))
+    if named:  # the file it names, when that is the only one and it exists
+        return next(iter(named)) if len(named) == 1 and named <= set(sources) else None
+    return sources[0] if len(sources) == 1 else None
 
 
 def plain_messages(request: str, path: str, content: str) -> list[Message]:
