@@ -253,3 +253,19 @@ def test_startup_bench_times_the_first_frame_of_both_front_ends(tmp_path: Path) 
 
     assert set(medians) == {"tui", "repl"} and all(0 < m < 30 for m in medians.values())
     assert lines[-1].startswith("tui / repl")
+
+
+def test_the_first_candidate_is_asked_plainly_about_the_one_file(tmp_path: Path) -> None:
+    task = humaneval.load_tasks(HUMANEVAL)[1]
+    wrong = whole({"solution.py": "def shout(s):\n    return s.upper()\n"})
+    plain = "Here it is:\n```python\ndef shout(s):\n    return s.upper() + '!'\n```\n"
+    model = ScriptedModel([wrong, plain])
+
+    record = humaneval.run_task(task, model, tmp_path / "w", max_repairs=0, edit_format="merge", candidates=2)
+
+    assert record["status"] == "passed" and record["candidates_tried"] == 1  # the plain one passed: no third
+    asked = model.asked[1]
+    assert [m["role"] for m in asked] == ["user"]  # no system prompt, no edit format, no history
+    assert humaneval.turn_text(task) in asked[0]["content"] and "raise NotImplementedError" in asked[0]["content"]
+    assert "complete new content of `solution.py`" in asked[0]["content"]
+    assert "return s.upper() + '!'" in (tmp_path / "w" / "solution.py").read_text()

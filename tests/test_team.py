@@ -8,7 +8,6 @@ import git
 import pytest
 
 from chatpkg.core.engine.checks import vet
-from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.engine.events import (
     CandidateChosen,
     CandidateTried,
@@ -18,9 +17,11 @@ from chatpkg.core.engine.events import (
     ModelReply,
     TurnEnded,
 )
+from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.engine.team import Tried, choose
 from chatpkg.core.engine.transcript import read_transcript
+from chatpkg.core.prompts.roles import plain_edit, plain_target
 from tests.helpers import make_session, run, whole
 
 REQUEST = "Add double(x) in pkg/calc.py returning 2 * x; for example, 3 doubled is 6."
@@ -487,3 +488,28 @@ def test_a_first_reply_that_adds_its_test_to_an_earlier_examples_file_loses_that
     assert (root / "tests/test_turn1_examples.py").read_text() == examples_before
     assert "def half" in (root / "pkg/calc.py").read_text()
     assert "left tests/test_turn1_examples.py as it was: it holds the user's examples" in ended(events).notes
+
+
+def test_a_plain_candidate_is_asked_only_about_one_file() -> None:
+    files = {"pkg/__init__.py": "", "pkg/calc.py": "def double(x): ...\n", "pkg/io.py": "def load(p): ...\n",
+             "tests/test_calc.py": "def test_x():\n    assert 1\n"}
+
+    assert plain_target("Add triple(x) to pkg/calc.py.", files) == "pkg/calc.py"
+    assert plain_target("Add triple(x).", files) is None  # two modules, none named: not one file
+    assert plain_target("Add triple(x) to pkg/more.py.", {"pkg/calc.py": "x = 1\n"}) is None  # a new file
+    assert plain_target("Add triple(x).", {"solution.py": "x = 1\n", "tests/test_s.py": "def test_s(): ..."}) == "solution.py"
+    assert plain_edit("Sure:\n```python\ndef triple(x):\n    return 3 * x\n```\nDone.", "pkg/calc.py") == (
+        "pkg/calc.py\n```python\ndef triple(x):\n    return 3 * x\n```\n")
+
+
+def test_a_session_with_a_plain_candidate_replays_verified(root: Path, tmp_path: Path) -> None:
+    plain = "```python\ndef double(x):\n    return 2 * x\n```"
+    session, model = make_session(root, [WRONG, checks_reply(), plain], team="coder+tester", candidates=2,
+                                  edit_format="merge")
+    (root / "pkg" / "calc.py").write_text("def double(x):\n    raise NotImplementedError\n")  # the user's stub
+    events = run(session, REQUEST)
+
+    assert len(model.asked[2]) == 1 and "`pkg/calc.py`" in model.asked[2][0]["content"]  # asked plainly
+    assert ended(events).tests.endswith("passed") and "return 2 * x" in (root / "pkg" / "calc.py").read_text()
+    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
+    assert checks and all(c.ok for c in checks), [c.problems for c in checks]

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 from chatpkg.core.engine import checks, crosscheck, interface
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
-from chatpkg.core.prompts.roles import analyst_messages, tester_messages, with_analysis
+from chatpkg.core.prompts.repair import asks_for_tests
+from chatpkg.core.prompts.roles import (
+    analyst_messages,
+    plain_edit,
+    plain_messages,
+    plain_target,
+    tester_messages,
+    with_analysis,
+)
 from chatpkg.core.runner import TestReport
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.tokens import count_message_tokens
@@ -235,8 +243,12 @@ class Team:
 
     def _sample(self, index: int) -> Iterator[Event]:
         run = self.run
-        reply = yield from self._sampled_reply(index)
-        yield from self._put_back_code()
+        if index == 1 and (path := self._plain_target()) is not None:
+            yield from self._put_back_code()
+            reply = yield from self._plain_reply(path)
+        else:
+            reply = yield from self._sampled_reply(index)
+            yield from self._put_back_code()
         problem, _ = yield from run._apply(reply, candidate=index)
         if problem is not None:
             yield run.s.emit(CandidateTried(run.turn, index, [], ["(its edits could not be applied)"]))
@@ -244,6 +256,26 @@ class Team:
         report = yield from run._test(candidate=index)
         yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), _failed(report)))
         return self._tried(index, reply, report)
+
+    def _plain_target(self) -> str | None:
+        """The file candidate 1 is asked about plainly (``prompts/roles.plain_messages``), or None: only in
+        the ``merge`` format (a reply with the function alone keeps the file's other code), and not when
+        the request asks for tests (a plain reply writes code only)."""
+        run = self.run
+        if run.s.settings.edit_format != "merge" or asks_for_tests(run.text):
+            return None
+        return plain_target(run.text, run.s.workspace.text_files())
+
+    def _plain_reply(self, path: str) -> Iterator[Event]:
+        """Candidate 1 asked another way: the request and ``path`` as it was before the turn, no system
+        prompt, greedy. A second framing answers differently where sampling the first mostly repeats it."""
+        run = self.run
+        content = (run.s.workspace.root / path).read_text(encoding="utf-8")
+        messages = plain_messages(run.text, path, content)
+        yield run.s.emit(Notice(f"Candidate 1 is asked plainly: the request and {path} alone, without the edit format."))
+        yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages))
+        reply = yield from run._ask(messages, candidate=1)
+        return plain_edit(reply, path)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
         """What the tests say of a candidate; a red test the turn inherited unchanged is not its failure."""

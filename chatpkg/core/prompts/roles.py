@@ -11,6 +11,7 @@ examples and the edge cases, before the coder writes anything.
 from __future__ import annotations
 
 import ast
+import re
 
 from chatpkg.core.models import Message
 from chatpkg.core.prompts.context import fence_for
@@ -40,6 +41,49 @@ must return for every example the request states, and the edge cases the request
 
 # Request
 {request}"""
+
+
+PY_PATH = re.compile(r"[\w./-]*\w\.py\b")
+PLAIN_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
+PLAIN_ASK = """\
+{request}
+
+Reply with the complete new content of `{path}` in one ```python code block.
+
+`{path}`:
+{fence}python
+{content}{fence}"""
+
+
+def plain_target(request: str, files: dict[str, str]) -> str | None:
+    """The one source file a request is about, for a candidate asked plainly: the Python file it names,
+    or the workspace's only one. None when that is not one file (a package turn across modules)."""
+    sources = [p for p in files if p.endswith(".py") and not _is_test(p) and files[p].strip()]
+    named = set(PY_PATH.findall(request))
+    if named:  # the file it names, when that is the only one and it exists
+        return next(iter(named)) if len(named) == 1 and named <= set(sources) else None
+    return sources[0] if len(sources) == 1 else None
+
+
+def plain_messages(request: str, path: str, content: str) -> list[Message]:
+    """A second framing of the coder's request, for one candidate: the request and the one file it is
+    about, with no system prompt, no edit format and no other files (the embedded model asked this way
+    passes other HumanEval tasks than through chatpkg's framing: 19 pass only so, 7 only through chatpkg)."""
+    fence = fence_for(content)
+    body = PLAIN_ASK.format(request=request, path=path, content=content if content.endswith("\n") else content + "\n",
+                            fence=fence)
+    return [{"role": "user", "content": body}]
+
+
+def plain_edit(reply: str, path: str) -> str:
+    """A plain reply as an edit of ``path`` in any edit format: its first code block under the path
+    (the whole file, as asked; a block without the other code is merged by name in ``merge``)."""
+    match = PLAIN_BLOCK.search(reply)
+    code = match.group(1) if match else ""
+    if not code.strip():
+        return reply  # no code block: applied as it is, and rejected with the reason like any reply
+    fence = fence_for(code)
+    return f"{path}\n{fence}python\n{code.rstrip()}\n{fence}\n"
 
 
 def interface(files: dict[str, str], limit: int = 40) -> str:
