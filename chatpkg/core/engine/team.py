@@ -4,7 +4,8 @@ Each role is one request with its own short prompt (``prompts/roles.py``),
 recorded like the coder's (``ModelRequest``/``ModelReply`` with their role).
 When the first reply fails the tests, up to ``Settings.candidates`` more coder
 replies are sampled from the same prompt (temperature > 0, a seed each; a
-local engine reuses the prompt's KV cache), each tried against the tests,
+local engine reuses the prompt's KV cache), candidate 1 asked plainly instead
+when the turn is about one file (``_plain_target``), each tried against the tests,
 stopping at the first that passes them all. The one that passes most tests
 goes on; ties go to the reply whose result more candidates share and that
 passes more (CodeT's dual agreement).
