@@ -15,9 +15,11 @@ from chatpkg.core.engine.events import (
     ChecksWritten,
     EditsRejected,
     ModelReply,
+    ModelRequest,
     TurnEnded,
 )
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
+from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.engine.team import Tried, choose
 from chatpkg.core.engine.transcript import read_transcript
@@ -510,6 +512,8 @@ def test_a_session_with_a_plain_candidate_replays_verified(root: Path, tmp_path:
     events = run(session, REQUEST)
 
     assert len(model.asked[2]) == 1 and "`pkg/calc.py`" in model.asked[2][0]["content"]  # asked plainly
+    (plain_request,) = [e for e in events if isinstance(e, ModelRequest) and e.plain]
+    assert plain_request.candidate == 1 and "asking plainly" in (describe_event(plain_request) or "")
     assert ended(events).tests.endswith("passed") and "return 2 * x" in (root / "pkg" / "calc.py").read_text()
     checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
     assert checks and all(c.ok for c in checks), [c.problems for c in checks]

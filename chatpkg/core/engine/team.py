@@ -273,8 +273,8 @@ class Team:
         run = self.run
         content = (run.s.workspace.root / path).read_text(encoding="utf-8")
         messages = plain_messages(run.text, path, content)
-        yield run.s.emit(Notice(f"Candidate 1 is asked plainly: the request and {path} alone, without the edit format."))
-        yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages))
+        yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages),
+                                 plain=True)
         reply = yield from run._ask(messages, candidate=1)
         return plain_edit(reply, path)
 

@@ -350,11 +350,11 @@ class TurnRun:
         return context.dropped_history
 
     def _request_event(self, tokens: int, dropped: int = 0, *, role: str = "coder", candidate: int = 0,
-                       messages: int | None = None) -> Event:
+                       messages: int | None = None, plain: bool = False) -> Event:
         self.s.last_prompt_tokens = tokens
         count = len(self.messages) if messages is None else messages
         event = ModelRequest(
-            self.turn, self.round, self.s.model.name, tokens, self.s.budget, count, dropped, role, candidate
+            self.turn, self.round, self.s.model.name, tokens, self.s.budget, count, dropped, role, candidate, plain
         )
         return self.s.emit(event)
 
