@@ -285,3 +285,23 @@ async def test_the_tests_tab_shows_what_the_program_printed(root: Path) -> None:
 
         body = str(app.tests.query_one("#tests-body").render())
         assert "main.py printed:\nhello from main" in body
+
+
+async def test_a_candidates_request_is_shown_and_a_plain_one_says_so(root: Path) -> None:
+    wrong = whole({"pkg/calc.py": "def double(x):\n    return x + 2\n"})
+    model = ScriptedModel([wrong, "```python\ndef double(x):\n    return 2 * x\n```"])
+    settings = Settings(edit_format="merge", candidates=2)
+    app = ChatpkgApp(lambda: open_session(root, model, settings=settings, resume=False), model_name=model.name,
+                     resolve_model=lambda spec: model, history=root.parent / "history")
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await until(pilot, lambda: app.session is not None)
+        (root / "pkg" / "calc.py").write_text("def double(x):\n    raise NotImplementedError\n")
+        await send(pilot, app, "Add double(x) in pkg/calc.py; for example, double(3) == 6.")
+        await until(pilot, lambda: turn_ends(seen) and not app.turn_running)
+        await pilot.pause(0.2)
+
+        notices = [str(w.render()) for w in app.chat.children if isinstance(w, NoticeLine)]
+        assert any("candidate 1: asking plainly" in n for n in notices), notices
+        assert turn_ends(seen)[0].outcome == "committed"
+    assert "return 2 * x" in (root / "pkg" / "calc.py").read_text()
