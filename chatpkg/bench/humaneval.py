@@ -26,6 +26,7 @@ from chatpkg.bench.drive import bench_settings, drive
 from chatpkg.bench.results import Job
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.models import Model, ModelError, Usage
+from chatpkg.core.prompts.roles import first_code_block
 from chatpkg.core.runner import Sandbox
 
 SOLUTION = "solution.py"
@@ -94,14 +95,13 @@ RAW_PROMPT = (
     "Complete the following Python function. Reply with the complete function, including its signature, "
     "in one ```python code block.\n\n```python\n{prompt}```"
 )
-CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
 
 def raw_solution(task: dict[str, Any], reply: str) -> str:
     """The program a plain reply gives: its first code block, on top of the prompt's imports when it
     defines the function, else as the body under the prompt (what a model that only continues does)."""
-    match = CODE_BLOCK.search(reply)
-    code = match.group(1) if match else reply
+    code = first_code_block(reply)
+    code = reply if code is None else code
     if re.search(rf"^\s*def {re.escape(task['entry_point'])}\s*\(", code, re.M):
         header = [line for line in task["prompt"].splitlines() if line.startswith(("import ", "from "))]
         return "\n".join(header) + "\n\n" + code

@@ -75,11 +75,17 @@ def plain_messages(request: str, path: str, content: str) -> list[Message]:
     return [{"role": "user", "content": body}]
 
 
+def first_code_block(reply: str) -> str | None:
+    """The text of a reply's first fenced block (untagged or tagged python), up to its end or the
+    reply's; None without one. A plain reply's code (``plain_edit``, the ``--raw`` bench arm)."""
+    match = PLAIN_BLOCK.search(reply)
+    return match.group(1) if match else None
+
+
 def plain_edit(reply: str, path: str) -> str:
     """A plain reply as an edit of ``path`` in any edit format: its first code block under the path
     (the whole file, as asked; a block without the other code is merged by name in ``merge``)."""
-    match = PLAIN_BLOCK.search(reply)
-    code = match.group(1) if match else ""
+    code = first_code_block(reply) or ""
     if not code.strip():
         return reply  # no code block: applied as it is, and rejected with the reason like any reply
     fence = fence_for(code)
