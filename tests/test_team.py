@@ -498,7 +498,10 @@ def test_a_plain_candidate_is_asked_only_about_one_file() -> None:
 
     assert plain_target("Add triple(x) to pkg/calc.py.", files) == "pkg/calc.py"
     assert plain_target("Add triple(x).", files) is None  # two modules, none named: not one file
-    assert plain_target("Add triple(x) to pkg/more.py.", {"pkg/calc.py": "x = 1\n"}) is None  # a new file
+    assert plain_target("Add triple(x) to pkg/more.py.", files) == "pkg/more.py"  # a new file
+    assert plain_target("Add triple(x) to calc.py. Test it in tests/test_calc.py.", files) == "pkg/calc.py"
+    assert plain_target("Add triple(x) to pkg/calc.py and pkg/io.py.", files) is None
+    assert plain_target("Add run() in pkg/__init__.py.", files) == "pkg/__init__.py"  # empty, but named
     assert plain_target("Add triple(x).", {"solution.py": "x = 1\n", "tests/test_s.py": "def test_s(): ..."}) == "solution.py"
     assert plain_edit("Sure:\n```python\ndef triple(x):\n    return 3 * x\n```\nDone.", "pkg/calc.py") == (
         "pkg/calc.py\n```python\ndef triple(x):\n    return 3 * x\n```\n")
@@ -517,3 +520,41 @@ def test_a_session_with_a_plain_candidate_replays_verified(root: Path, tmp_path:
     assert ended(events).tests.endswith("passed") and "return 2 * x" in (root / "pkg" / "calc.py").read_text()
     checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
     assert checks and all(c.ok for c in checks), [c.problems for c in checks]
+
+
+def test_a_plain_candidate_writes_a_new_file_the_request_names(root: Path) -> None:
+    # The plain target was read from the workspace with candidate 0's new file in it; put back, the
+    # file was gone when the plain candidate read it, and the turn ended in a FileNotFoundError.
+    request = "Add triple(x) in pkg/more.py returning 3 * x; for example, triple(2) is 6."
+    wrong = "pkg/more.py\n```python\ndef triple(x):\n    return x + 1\n```\n"
+    plain = "```python\ndef triple(x):\n    return 3 * x\n```"
+    session, model = make_session(root, [wrong, plain], candidates=2, max_repairs=0, edit_format="merge")
+
+    events = run(session, request)
+
+    asked = model.asked[1][0]["content"]
+    assert len(model.asked[1]) == 1 and "new file `pkg/more.py`" in asked and "```python\n```" not in asked
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+    assert (root / "pkg" / "more.py").read_text() == "def triple(x):\n    return 3 * x\n"
+
+
+def test_a_plain_candidate_for_a_turn_that_asks_for_tests_is_asked_for_code_then_for_its_tests(root: Path) -> None:
+    request = "Add triple(x) in pkg/more.py returning 3 * x; for example, triple(2) is 6. Test it."
+    wrong = ("pkg/more.py\n```python\ndef triple(x):\n    return x + 1\n```\n\ntests/test_more.py\n```python\n"
+             "from pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 3\n```\n")
+    plain = "```python\nfrom pkg.calc import double\n\n\ndef triple(x):\n    return double(x) + x\n```"
+    tests = "tests/test_more.py\n```python\nfrom pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 6\n```\n"
+    session, model = make_session(root, [wrong, plain, tests], candidates=2, max_repairs=1, edit_format="merge")
+    (root / "pkg" / "calc.py").write_text('def double(x):\n    """Twice x."""\n    return 2 * x\n')
+
+    events = run(session, request)
+
+    asked = model.asked[1][0]["content"]
+    assert "Only the code: its tests are written separately." in asked
+    assert "pkg/calc.py\n```python\ndef double(x):\n    \"\"\"" in asked  # the other module's signature
+    assert "return 2 * x" not in asked and "```python\n```" not in asked  # no body; no empty block
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert "# Your reply has no tests" in model.asked[2][-1]["content"]  # asked for them afterwards
+    assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+    assert "assert triple(2) == 6" in (root / "tests" / "test_more.py").read_text()

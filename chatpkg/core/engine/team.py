@@ -5,7 +5,7 @@ recorded like the coder's (``ModelRequest``/``ModelReply`` with their role).
 When the first reply fails the tests, up to ``Settings.candidates`` more coder
 replies are sampled from the same prompt (temperature > 0, a seed each; a
 local engine reuses the prompt's KV cache), candidate 1 asked plainly instead
-when the turn is about one file (``_plain_target``), each tried against the tests,
+when the turn is about one file, existing or new (``_plain_target``), each tried against the tests,
 stopping at the first that passes them all. The one that passes most tests
 goes on; ties go to the reply whose result more candidates share and that
 passes more (CodeT's dual agreement).
@@ -202,8 +202,8 @@ class Team:
             outcome = yield from self._sample(index)
             tried.append(outcome)
             tests[index] = self._own_tests() if outcome.applied else {}
-            if outcome.applied and outcome.failed == 0:
-                break
+            if outcome.applied and outcome.failed == 0 and (outcome.passed or tests[index]):
+                break  # a full pass; one with no test to pass (a plain candidate's code alone) is none
         pooled = crosscheck.pool(run, tests)
         tried = crosscheck.cross_check(run, tried, pooled, self._candidates_files())
         chosen, why = choose(tried)
@@ -244,12 +244,11 @@ class Team:
 
     def _sample(self, index: int) -> Iterator[Event]:
         run = self.run
+        yield from self._put_back_code()  # the workspace as before the turn, but for the checks and kept tests
         if index == 1 and (path := self._plain_target()) is not None:
-            yield from self._put_back_code()
             reply = yield from self._plain_reply(path)
         else:
             reply = yield from self._sampled_reply(index)
-            yield from self._put_back_code()
         problem, _ = yield from run._apply(reply, candidate=index)
         if problem is not None:
             yield run.s.emit(CandidateTried(run.turn, index, [], ["(its edits could not be applied)"]))
@@ -260,19 +259,20 @@ class Team:
 
     def _plain_target(self) -> str | None:
         """The file candidate 1 is asked about plainly (``prompts/roles.plain_messages``), or None: only in
-        the ``merge`` format (a reply with the function alone keeps the file's other code), and not when
-        the request asks for tests (a plain reply writes code only)."""
+        the ``merge`` format (a reply with the function alone keeps the file's other code). Read once the
+        previous candidate is put back: a file candidate 0 created is a new file."""
         run = self.run
-        if run.s.settings.edit_format != "merge" or asks_for_tests(run.text):
+        if run.s.settings.edit_format != "merge":
             return None
         return plain_target(run.text, run.s.workspace.text_files())
 
     def _plain_reply(self, path: str) -> Iterator[Event]:
-        """Candidate 1 asked another way: the request and ``path`` as it was before the turn, no system
-        prompt, greedy. A second framing answers differently where sampling the first mostly repeats it."""
+        """Candidate 1 asked another way: the request and ``path`` as it was before the turn (the other
+        modules' signatures beside it), no system prompt, greedy. A second framing answers differently
+        where sampling the first mostly repeats it. It writes code only: when the request asks for tests,
+        a candidate chosen without them is asked for them afterwards (``TurnRun._untested``)."""
         run = self.run
-        content = (run.s.workspace.root / path).read_text(encoding="utf-8")
-        messages = plain_messages(run.text, path, content)
+        messages = plain_messages(run.text, path, run.s.workspace.text_files(), code_only=asks_for_tests(run.text))
         yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages),
                                  plain=True)
         reply = yield from run._ask(messages, candidate=1)

@@ -15,6 +15,7 @@ import re
 
 from chatpkg.core.models import Message
 from chatpkg.core.prompts.context import fence_for
+from chatpkg.core.runner.report import is_test_path
 
 TESTER_SYSTEM = """\
 You write pytest checks for one step of a Python project. You see the request and the code's \
@@ -45,34 +46,50 @@ must return for every example the request states, and the edge cases the request
 
 PY_PATH = re.compile(r"[\w./-]*\w\.py\b")
 PLAIN_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
-PLAIN_ASK = """\
-{request}
-
-Reply with the complete new content of `{path}` in one ```python code block.
-
-`{path}`:
-{fence}python
-{content}{fence}"""
+PLAIN_ASK = "Reply with the complete new content of `{path}` in one ```python code block."
+PLAIN_NEW = "Reply with the complete content of the new file `{path}` in one ```python code block."
+PLAIN_CODE_ONLY = "Only the code: its tests are written separately."
+PLAIN_OTHERS = "The package's other modules, as far as this file needs them (signatures only):"
 
 
 def plain_target(request: str, files: dict[str, str]) -> str | None:
-    """The one source file a request is about, for a candidate asked plainly: the Python file it names,
-    or the workspace's only one. None when that is not one file (a package turn across modules)."""
-    sources = [p for p in files if p.endswith(".py") and not _is_test(p) and files[p].strip()]
-    named = set(PY_PATH.findall(request))
-    if named:  # the file it names, when that is the only one and it exists
-        return next(iter(named)) if len(named) == 1 and named <= set(sources) else None
+    """The one source file a request is about, for a candidate asked plainly, from the files as they were
+    before the turn: the Python file it names (the tests it names aside), existing or new, or the
+    workspace's only one. None when that is not one file (a package turn across modules)."""
+    named = {_in(files, p.removeprefix("./")) for p in PY_PATH.findall(request)}
+    named = {p for p in named if not is_test_path(p)}
+    if named:  # the one code file it names
+        return next(iter(named)) if len(named) == 1 else None
+    sources = [p for p in files if p.endswith(".py") and not is_test_path(p) and files[p].strip()]
     return sources[0] if len(sources) == 1 else None
 
 
-def plain_messages(request: str, path: str, content: str) -> list[Message]:
+def _in(files: dict[str, str], path: str) -> str:
+    """``path`` as the workspace has it: a module named without its package (``length.py``) is the one
+    file of that name there, if there is exactly one."""
+    if path in files:
+        return path
+    found = [p for p in files if p.endswith("/" + path)]
+    return found[0] if len(found) == 1 else path
+
+
+def plain_messages(request: str, path: str, files: dict[str, str], *, code_only: bool = False) -> list[Message]:
     """A second framing of the coder's request, for one candidate: the request and the one file it is
-    about, with no system prompt, no edit format and no other files (the embedded model asked this way
-    passes other HumanEval tasks than through chatpkg's framing: 19 pass only so, 7 only through chatpkg)."""
-    fence = fence_for(content)
-    body = PLAIN_ASK.format(request=request, path=path, content=content if content.endswith("\n") else content + "\n",
-                            fence=fence)
-    return [{"role": "user", "content": body}]
+    about, with no system prompt, no edit format and no history (the embedded model asked this way
+    passes other HumanEval tasks than through chatpkg's framing: 19 pass only so, 7 only through chatpkg).
+    ``files``: the workspace before the turn; the other modules go along as signatures, for the imports
+    of a package's module. ``code_only``: the request asks for tests too, which a later round writes."""
+    others = {p: t for p, t in files.items() if p != path and p.endswith(".py") and not is_test_path(p)}
+    shown = interface(others) if any(_signatures(t) for t in others.values()) else ""
+    content = files.get(path)
+    ask = (PLAIN_ASK if content is not None else PLAIN_NEW).format(path=path)
+    parts = [request, f"{PLAIN_OTHERS}\n\n{shown}" if shown else "",
+             f"{ask} {PLAIN_CODE_ONLY}" if code_only else ask]
+    if content is not None and content.strip():
+        content = content if content.endswith("\n") else content + "\n"
+        fence = fence_for(content)
+        parts.append(f"`{path}`:\n{fence}python\n{content}{fence}")
+    return [{"role": "user", "content": "\n\n".join(filter(None, parts))}]
 
 
 def first_code_block(reply: str) -> str | None:
@@ -96,7 +113,7 @@ def interface(files: dict[str, str], limit: int = 40) -> str:
     """Signatures and docstrings of the Python files (no bodies), for the tester."""
     parts = []
     for path, text in sorted(files.items()):
-        if not path.endswith(".py") or _is_test(path):
+        if not path.endswith(".py") or is_test_path(path):
             continue
         lines = _signatures(text)
         if lines:
@@ -104,11 +121,6 @@ def interface(files: dict[str, str], limit: int = 40) -> str:
             fence = fence_for(shown)
             parts.append(f"{path}\n{fence}python\n{shown}\n{fence}")
     return "\n\n".join(parts) or "(no Python code yet)"
-
-
-def _is_test(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py")
 
 
 def _signatures(text: str) -> list[str]:
@@ -149,7 +161,7 @@ def _docstring(node: ast.AST, indent: str) -> list[str]:
 
 def import_hint(files: dict[str, str]) -> str:
     """How a test imports the code: from the package's modules, or from top-level modules."""
-    modules = sorted(p for p in files if p.endswith(".py") and not _is_test(p) and not p.endswith("__init__.py"))
+    modules = sorted(p for p in files if p.endswith(".py") and not is_test_path(p) and not p.endswith("__init__.py"))
     names = [p[:-3].replace("/", ".").removeprefix("src.") for p in modules]
     return ", ".join(f"`from {n} import ...`" for n in names[:6]) or "`from <module> import ...`"
 
