@@ -23,7 +23,7 @@ from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.replay import replay_exact
 from chatpkg.core.engine.team import Tried, choose
 from chatpkg.core.engine.transcript import read_transcript
-from chatpkg.core.prompts.roles import plain_edit, plain_target
+from chatpkg.core.prompts.roles import plain_edit, plain_target, without_tests
 from tests.helpers import make_session, run, whole
 
 REQUEST = "Add double(x) in pkg/calc.py returning 2 * x; for example, 3 doubled is 6."
@@ -543,7 +543,8 @@ def test_a_plain_candidate_for_a_turn_that_asks_for_tests_is_asked_for_code_then
     request = "Add triple(x) in pkg/more.py returning 3 * x; for example, triple(2) is 6. Test it."
     wrong = ("pkg/more.py\n```python\ndef triple(x):\n    return x + 1\n```\n\ntests/test_more.py\n```python\n"
              "from pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 3\n```\n")
-    plain = "```python\nfrom pkg.calc import double\n\n\ndef triple(x):\n    return double(x) + x\n```"
+    plain = ("```python\nfrom pkg.calc import double\n\n\ndef triple(x):\n    return double(x) + x\n\n\n"
+             "# Test the function\ndef test_triple():\n    assert triple(2) == 7\n\n\ntest_triple()\n```")  # at import
     tests = "tests/test_more.py\n```python\nfrom pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 6\n```\n"
     session, model = make_session(root, [wrong, plain, tests], candidates=2, max_repairs=1, edit_format="merge")
     (root / "pkg" / "calc.py").write_text('def double(x):\n    """Twice x."""\n    return 2 * x\n')
@@ -558,3 +559,15 @@ def test_a_plain_candidate_for_a_turn_that_asks_for_tests_is_asked_for_code_then
     assert "# Your reply has no tests" in model.asked[2][-1]["content"]  # asked for them afterwards
     assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
     assert "assert triple(2) == 6" in (root / "tests" / "test_more.py").read_text()
+    assert (root / "pkg" / "more.py").read_text().endswith("    return double(x) + x\n")  # its tests cut off
+
+
+def test_a_code_only_plain_reply_stops_where_its_tests_begin() -> None:
+    code = "import re\n\n\ndef slug(t):\n    return t\n"
+    for tail in ["\n# tests/test_slug.py\nimport unittest\n\nclass TestSlug(unittest.TestCase):\n    def test_a(self):\n"
+                 "        self.assertEqual(slug('a b", "\nif __name__ == '__main__':\n    print(slug('x'))\n",
+                 "\nimport pytest\n\n\ndef test_slug():\n    assert slug('a') == 'a'\n", "\n# Example usage:\nprint(1)\n"]:
+        assert without_tests(code + tail) == code
+        assert plain_edit(f"```python\n{code + tail}```", "m.py", code_only=True) == f"m.py\n```python\n{code}```\n"
+    assert without_tests("# Tests for the module follow\nx = 1\n") == "# Tests for the module follow\nx = 1\n"  # no code before
+    assert "class TestSlug" in plain_edit(f"```python\n{code}class TestSlug:\n    pass\n```", "m.py")  # not code_only

@@ -272,11 +272,12 @@ class Team:
         where sampling the first mostly repeats it. It writes code only: when the request asks for tests,
         a candidate chosen without them is asked for them afterwards (``TurnRun._untested``)."""
         run = self.run
-        messages = plain_messages(run.text, path, run.s.workspace.text_files(), code_only=asks_for_tests(run.text))
+        code_only = asks_for_tests(run.text)
+        messages = plain_messages(run.text, path, run.s.workspace.text_files(), code_only=code_only)
         yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages),
                                  plain=True)
         reply = yield from run._ask(messages, candidate=1)
-        return plain_edit(reply, path)
+        return plain_edit(reply, path, code_only=code_only)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
         """What the tests say of a candidate; a red test the turn inherited unchanged is not its failure."""

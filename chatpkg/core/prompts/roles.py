@@ -46,6 +46,9 @@ must return for every example the request states, and the edge cases the request
 
 PY_PATH = re.compile(r"[\w./-]*\w\.py\b")
 PLAIN_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
+TESTS_START = re.compile(r"^(?:def test|class Test|(?:import|from) (?:unittest|pytest)\b|if __name__\b"
+                         r"|#.*\b(?:tests?|examples?|usage)\b)", re.M | re.I)
+DEFINITION = re.compile(r"^(?:async def|def|class) \w", re.M)
 PLAIN_ASK = "Reply with the complete new content of `{path}` in one ```python code block."
 PLAIN_NEW = "Reply with the complete content of the new file `{path}` in one ```python code block."
 PLAIN_CODE_ONLY = "Only the code: its tests are written separately."
@@ -99,14 +102,29 @@ def first_code_block(reply: str) -> str | None:
     return match.group(1) if match else None
 
 
-def plain_edit(reply: str, path: str) -> str:
+def plain_edit(reply: str, path: str, *, code_only: bool = False) -> str:
     """A plain reply as an edit of ``path`` in any edit format: its first code block under the path
-    (the whole file, as asked; a block without the other code is merged by name in ``merge``)."""
+    (the whole file, as asked; a block without the other code is merged by name in ``merge``).
+    ``code_only``: the block stops where tests begin (``without_tests``)."""
     code = first_code_block(reply) or ""
     if not code.strip():
         return reply  # no code block: applied as it is, and rejected with the reason like any reply
+    if code_only:
+        code = without_tests(code)
     fence = fence_for(code)
     return f"{path}\n{fence}python\n{code.rstrip()}\n{fence}\n"
+
+
+def without_tests(code: str) -> str:
+    """A module's code up to the first top-level line where tests or examples begin, when code comes
+    before it. Asked for "only the code", the embedded model still appended the tests the request
+    asked for to the module (textkit: a ``# tests/test_slug.py`` part cut off mid-string, and a
+    ``test_word_count()`` called at import whose wrong expectation broke every import of the module)."""
+    start = TESTS_START.search(code)
+    if start is None:
+        return code
+    head = code[: start.start()]
+    return head.rstrip() + "\n" if DEFINITION.search(head) else code
 
 
 def interface(files: dict[str, str], limit: int = 40) -> str:
