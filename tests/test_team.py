@@ -546,15 +546,15 @@ def test_a_plain_candidate_for_a_turn_that_asks_for_tests_is_asked_for_code_then
     plain = ("```python\nfrom pkg.calc import double\n\n\ndef triple(x):\n    return double(x) + x\n\n\n"
              "# Test the function\ndef test_triple():\n    assert triple(2) == 7\n\n\ntest_triple()\n```")  # at import
     tests = "tests/test_more.py\n```python\nfrom pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 6\n```\n"
-    session, model = make_session(root, [wrong, plain, tests], candidates=2, max_repairs=1, edit_format="merge")
+    session, model = make_session(root, [wrong, plain, tests], candidates=1, max_repairs=1, edit_format="merge")
     (root / "pkg" / "calc.py").write_text('def double(x):\n    """Twice x."""\n    return 2 * x\n')
 
     events = run(session, request)
 
     asked = model.asked[1][0]["content"]
     assert "Only the code: its tests are written separately." in asked
-    assert "pkg/calc.py\n```python\ndef double(x):\n    \"\"\"" in asked  # the other module's signature
-    assert "return 2 * x" not in asked and "```python\n```" not in asked  # no body; no empty block
+    assert "pkg/calc.py\n```python\ndef double(x):\n    ...\n```" in asked  # the other module's signature
+    assert "return 2 * x" not in asked and "Twice" not in asked and "```python\n```" not in asked
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
     assert "# Your reply has no tests" in model.asked[2][-1]["content"]  # asked for them afterwards
     assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
@@ -571,3 +571,22 @@ def test_a_code_only_plain_reply_stops_where_its_tests_begin() -> None:
         assert plain_edit(f"```python\n{code + tail}```", "m.py", code_only=True) == f"m.py\n```python\n{code}```\n"
     assert without_tests("# Tests for the module follow\nx = 1\n") == "# Tests for the module follow\nx = 1\n"  # no code before
     assert "class TestSlug" in plain_edit(f"```python\n{code}class TestSlug:\n    pass\n```", "m.py")  # not code_only
+
+
+def test_code_alone_is_no_full_pass_where_tests_were_asked_for(root: Path) -> None:
+    request = "Add triple(x) in pkg/more.py returning 3 * x; for example, triple(2) is 6. Test it."
+    wrong = ("pkg/more.py\n```python\ndef triple(x):\n    return x + 1\n```\n\ntests/test_more.py\n```python\n"
+             "from pkg.more import triple\n\n\ndef test_triple():\n    assert triple(2) == 3\n```\n")
+    plain = "```python\ndef triple(x):\n    return 3 * x\n```"
+    third = ("pkg/more.py\n```python\ndef triple(x):\n    return x * 3\n```\n\ntests/test_more.py\n```python\n"
+             "from pkg.more import triple\n\n\ndef test_triple_ten():\n    assert triple(10) == 30\n```\n")
+    session, model = make_session(root, [wrong, plain, third], candidates=2, max_repairs=1, edit_format="merge")
+
+    events = run(session, request)
+
+    # the plain candidate passed the example, but with no test of its own: the third is sampled, and
+    # the plain code, passing the third's test too, goes on with that test kept
+    assert [e.candidate for e in events if isinstance(e, CandidateTried)] == [0, 1, 2]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert ended(events).tests.endswith("passed") and len(model.replies) == 0
+    assert "triple(10) == 30" in (root / "tests" / "test_turn1_candidate2_more.py").read_text()

@@ -195,6 +195,7 @@ class Team:
         extra = run.s.settings.candidates
         if extra <= 0:
             return reply, report
+        asks = asks_for_tests(run.text)
         tried = [self._tried(0, code_reply or reply, report)]
         tests = {0: self._own_tests()}
         yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), _failed(report)))
@@ -202,8 +203,8 @@ class Team:
             outcome = yield from self._sample(index)
             tried.append(outcome)
             tests[index] = self._own_tests() if outcome.applied else {}
-            if outcome.applied and outcome.failed == 0 and (outcome.passed or tests[index]):
-                break  # a full pass; one with no test to pass (a plain candidate's code alone) is none
+            if outcome.applied and outcome.failed == 0 and (tests[index] or outcome.passed and not asks):
+                break  # a full pass; code alone is none where tests were asked for (the others' run later)
         pooled = crosscheck.pool(run, tests)
         tried = crosscheck.cross_check(run, tried, pooled, self._candidates_files())
         chosen, why = choose(tried)

@@ -83,7 +83,7 @@ def plain_messages(request: str, path: str, files: dict[str, str], *, code_only:
     ``files``: the workspace before the turn; the other modules go along as signatures, for the imports
     of a package's module. ``code_only``: the request asks for tests too, which a later round writes."""
     others = {p: t for p, t in files.items() if p != path and p.endswith(".py") and not is_test_path(p)}
-    shown = interface(others) if any(_signatures(t) for t in others.values()) else ""
+    shown = interface(others, docstrings=False) if any(_signatures(t) for t in others.values()) else ""
     content = files.get(path)
     ask = (PLAIN_ASK if content is not None else PLAIN_NEW).format(path=path)
     parts = [request, f"{PLAIN_OTHERS}\n\n{shown}" if shown else "",
@@ -127,13 +127,14 @@ def without_tests(code: str) -> str:
     return head.rstrip() + "\n" if DEFINITION.search(head) else code
 
 
-def interface(files: dict[str, str], limit: int = 40) -> str:
-    """Signatures and docstrings of the Python files (no bodies), for the tester."""
+def interface(files: dict[str, str], limit: int = 40, *, docstrings: bool = True) -> str:
+    """Signatures and docstrings of the Python files (no bodies), for the tester. Without the docstrings
+    for a plain candidate: asked for textkit's word_count beside slugify's, it wrote slugify again."""
     parts = []
     for path, text in sorted(files.items()):
         if not path.endswith(".py") or is_test_path(path):
             continue
-        lines = _signatures(text)
+        lines = _signatures(text, docstrings)
         if lines:
             shown = "\n".join(lines[:limit])
             fence = fence_for(shown)
@@ -141,7 +142,7 @@ def interface(files: dict[str, str], limit: int = 40) -> str:
     return "\n\n".join(parts) or "(no Python code yet)"
 
 
-def _signatures(text: str) -> list[str]:
+def _signatures(text: str, docstrings: bool = True) -> list[str]:
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -151,21 +152,27 @@ def _signatures(text: str) -> list[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             lines.append(ast.unparse(node))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            lines += _definition(node, "")
+            lines += _definition(node, "", docstrings)
     return lines
 
 
-def _definition(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, indent: str) -> list[str]:
+def _definition(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, indent: str,
+                docstrings: bool = True) -> list[str]:
+    """A definition's head (a class's fields, methods and decorators too), its docstring when asked."""
+    inside = indent + "    "
+    doc = _docstring(node, inside) if docstrings else []
+    decorators = [f"{indent}@{ast.unparse(d)}" for d in node.decorator_list]
     if isinstance(node, ast.ClassDef):
         bases = ", ".join(ast.unparse(b) for b in node.bases)
         head = [f"{indent}class {node.name}({bases}):" if bases else f"{indent}class {node.name}:"]
+        fields = [f"{inside}{ast.unparse(n)}" for n in node.body if isinstance(n, ast.AnnAssign)]
         inner = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        body = [line for n in inner for line in _definition(n, indent + "    ")]
-        return head + _docstring(node, indent + "    ") + (body or [f"{indent}    ..."])
+        body = fields + [line for n in inner for line in _definition(n, inside, docstrings)]
+        return decorators + head + doc + (body or [f"{inside}..."])
     prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
     returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
     head = [f"{indent}{prefix} {node.name}({ast.unparse(node.args)}){returns}:"]
-    return head + (_docstring(node, indent + "    ") or [f"{indent}    ..."])
+    return decorators + head + (doc or [f"{inside}..."])
 
 
 def _docstring(node: ast.AST, indent: str) -> list[str]:
