@@ -590,3 +590,24 @@ def test_code_alone_is_no_full_pass_where_tests_were_asked_for(root: Path) -> No
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
     assert ended(events).tests.endswith("passed") and len(model.replies) == 0
     assert "triple(10) == 30" in (root / "tests" / "test_turn1_candidate2_more.py").read_text()
+
+
+def test_a_first_reply_that_changes_nothing_is_judged_by_the_requests_own_checks(root: Path) -> None:
+    # textkit's export turn: the model resent slug.py as it was, three times, and the turn ended with no
+    # edit and nothing exported. The request's own import, as a check, fails and says why.
+    request = "Export double from the package itself, so that `from pkg import double` works."
+    calc = "def double(x):\n    return 2 * x\n"
+    export = "pkg/__init__.py\n```python\nfrom .calc import double\n```\n"
+    session, model = make_session(root, [whole({"pkg/calc.py": calc}), export], candidates=1, max_repairs=1,
+                                  edit_format="merge")
+    (root / "pkg" / "calc.py").write_text(calc)
+    session.workspace.repo.git.add(A=True)
+    session.workspace.repo.index.commit("the user's double")
+
+    events = run(session, request)
+
+    tried = [e for e in events if isinstance(e, CandidateTried)]
+    assert [t.candidate for t in tried] == [0, 1] and tried[0].failed == ["tests/test_turn1_examples.py::test_request_states_pkg_double"]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+    assert "from .calc import double" in (root / "pkg" / "__init__.py").read_text()

@@ -153,6 +153,15 @@ class Team:
             yield run.s.emit(ChecksWritten(run.turn, "", [], rejected))
         return (yield from run._test())
 
+    def judges_unchanged(self) -> bool:
+        """Whether a first reply that changes nothing is judged by the request's own checks (the names it
+        states, ``from textkit import truncate``) rather than sent back as unchanged: textkit's export turn
+        resent slug.py as it was three times and ended with no edit and nothing exported, where the
+        failing import would have said why (and what to edit: the export hint)."""
+        run = self.run
+        return (not self.checks_written and (self.tester or run.s.settings.candidates > 0)
+                and bool(interface.stated_names(run.text)))
+
     def _write_examples(self) -> Iterator[Event]:
         """The user's words as checks: the docstring examples the edited files held before the turn, the
         calls the request states for the functions the turn's code defines (the coder's docstrings are

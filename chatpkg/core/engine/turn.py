@@ -205,6 +205,8 @@ class TurnRun:
         while True:
             self.unchanged = False
             problem, cause = yield from self._apply(reply)
+            if cause == "unchanged" and self.round == 0 and self.team.judges_unchanged():
+                problem = None  # the request's own checks say whether the workspace holds it already
             if problem is None:
                 reply, problem, cause = yield from self._check(reply, code_reply, first_run)
                 if problem is None:
