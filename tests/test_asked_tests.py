@@ -92,14 +92,15 @@ def test_a_chosen_candidate_that_wrote_no_tests_is_asked_for_them(root: Path) ->
     # textkit, turn 3: the first reply's truncate and its test failed; a candidate with truncate alone
     # passed every test there was (none of them its) and the turn ended green with truncate untested
     request = "Add triple(x) in pkg/more.py returning three times x: triple(2) gives 6. Test it."
-    session, model = make_session(root, [code("x + 3"), code("x * 3"), whole({"tests/test_more.py": TEST})],
-                                  candidates=2)
+    # (code alone is no full pass where tests are asked for: candidate 2 is sampled too, and agrees)
+    replies = [code("x + 3"), code("x * 3"), code("x * 3"), whole({"tests/test_more.py": TEST})]
+    session, model = make_session(root, replies, candidates=2)
 
     events = run(session, request)
 
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
-    asked = model.asked[2][-1]["content"]
-    assert asked.startswith("# Your reply has no tests") and "x * 3" in model.asked[2][-2]["content"]
+    asked = model.asked[3][-1]["content"]
+    assert asked.startswith("# Your reply has no tests") and "x * 3" in model.asked[3][-2]["content"]
     assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
     assert (root / "tests" / "test_more.py").read_text() == TEST and "x * 3" in (root / "pkg" / "more.py").read_text()
@@ -108,12 +109,13 @@ def test_a_chosen_candidate_that_wrote_no_tests_is_asked_for_them(root: Path) ->
 def test_a_chosen_candidate_tested_by_the_other_candidates_checks_is_not_asked_again(root: Path) -> None:
     # the first reply's test was right and its code wrong: the chosen code passes that test, kept as the turn's
     first = code("x + 3") + whole({"tests/test_more.py": TEST})
-    session, model = make_session(root, [first, code("x * 3")], candidates=2)
+    # (code alone is no full pass where tests are asked for: candidate 2 is sampled too, and fails that test)
+    session, model = make_session(root, [first, code("x * 3"), code("x - 1")], candidates=2)
 
     events = run(session, REQUEST)
 
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
-    assert len(model.asked) == 2 and not any(isinstance(e, RepairRound) for e in events)
+    assert len(model.asked) == 3 and not any(isinstance(e, RepairRound) for e in events)
     assert "assert triple(3) == 9" in (root / "tests" / "test_turn1_candidate0_more.py").read_text()
     assert ended(events).outcome == "committed" and "failed" not in ended(events).tests
 
