@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from chatpkg.core.engine import checks, crosscheck, interface
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
-from chatpkg.core.prompts.repair import asks_for_tests, test_file_for
+from chatpkg.core.prompts.repair import asks_for_tests
 from chatpkg.core.prompts.roles import (
     analyst_messages,
     plain_edit,
@@ -299,7 +299,7 @@ class Team:
         if run.s.settings.edit_format != "merge" or len(untested) != 1:
             return None
         ((path, names),) = untested.items()
-        test_path = test_file_for(path)
+        test_path = f"tests/test_{path.rsplit('/', 1)[-1]}"
         messages = tests_messages(run.text, path, run.edited.get(path, ""), names, test_path)
         yield run._request_event(count_message_tokens(messages), messages=len(messages), plain=True)
         reply = yield from run._ask(messages)

@@ -320,7 +320,7 @@ def no_tests_message(untested: dict[str, list[str]]) -> str:
     Seen on the package benchmark: asked "Test it.", the embedded model sent parse() alone, the turn
     went green with nothing checking it, and parse("12in"), one of the request's own examples, failed
     the acceptance test."""
-    where = [f"{', '.join(names)} (in {path}): {test_file_for(path)}" for path, names in untested.items()]
+    where = [f"{', '.join(names)} (in {path}): {_test_file(path)}" for path, names in untested.items()]
     listed = "\n".join(f"- {line}" for line in where) or "- the code your reply adds: a tests/test_<module>.py file"
     return "\n\n".join(filter(None, [
         "# Your reply has no tests\n\nThe request asks for tests, and your reply wrote none. Add them now, as "
@@ -336,9 +336,9 @@ def _test_skeleton(path: str, names: list[str]) -> str:
     its code (seen: asked only in words, the embedded model sent its code again, twice)."""
     module = path.removesuffix(".py").replace("/", ".")
     tests = "\n\n\n".join(f"def test_{name.lower()}():\n    assert {name}(...) == ..." for name in names)
-    return f"{test_file_for(path)}\n```python\nfrom {module} import {', '.join(names)}\n\n\n{tests}\n```"
+    return f"{_test_file(path)}\n```python\nfrom {module} import {', '.join(names)}\n\n\n{tests}\n```"
 
 
-def test_file_for(path: str) -> str:
+def _test_file(path: str) -> str:
     """Where the tests of a code file go: ``pkg/store.py`` -> ``tests/test_store.py``."""
     return f"tests/test_{path.rsplit('/', 1)[-1]}"
