@@ -39,24 +39,6 @@ def test_a_reply_without_the_tests_the_request_asks_for_is_asked_for_them(root: 
     assert "test_triple" in (root / "tests" / "test_more.py").read_text()
 
 
-def test_in_merge_the_tests_left_out_are_asked_for_in_a_plain_request_of_their_own(root: Path, tmp_path: Path) -> None:
-    # units, turns 2 to 4: asked in the conversation, the model resent its code unchanged, twice, and the
-    # turn ended green with nothing testing parse(), whose "3.5 km" the acceptance test then failed
-    resent = f"Here is the code again:\n```python\ndef triple(x):\n    return 3 * x\n```\nAnd its tests:\n```python\n{TEST}```"
-    session, model = make_session(root, [code("3 * x"), resent], edit_format="merge")
-
-    events = run(session, REQUEST)
-
-    (asked,) = model.asked[1]  # one message: no system prompt, no history
-    assert asked["content"].startswith(REQUEST) and "def triple(x):\n    return 3 * x" in asked["content"]
-    assert "Write pytest tests of `triple` in `tests/test_more.py`: import with `from pkg.more import triple`" in asked["content"]
-    assert [(e.cause, e.used) for e in events if isinstance(e, RepairRound)] == [("no_tests", 1)]
-    assert ended(events).outcome == "committed" and ended(events).tests == "2 passed"
-    assert (root / "tests" / "test_more.py").read_text() == TEST  # the block with the tests, not the code
-    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
-    assert checks and all(c.ok for c in checks), [c.problems for c in checks]
-
-
 def test_a_request_that_asks_for_no_tests_is_not_asked_for_them(root: Path) -> None:
     session, model = make_session(root, [code("3 * x")])
 

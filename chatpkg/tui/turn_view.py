@@ -67,7 +67,7 @@ class TurnRenderer:
             await self.chat.end_reply()
         elif isinstance(event, TestsRun):
             self.tests_ok = TestReport.from_dict(event.report).ok
-        elif isinstance(event, ModelRequest) and (event.role != "coder" or event.candidate or event.plain):
+        elif isinstance(event, ModelRequest) and (event.role != "coder" or event.candidate):
             await self.chat.add_notice(describe_event(event) or event.role, classes="step")
         elif isinstance(event, (EditsApplied, EditsRejected, RepairRound, Notice, ChecksWritten, CandidateTried,
                                 CandidateChosen, CheckChanged, BlameWeighed)):

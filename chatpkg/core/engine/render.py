@@ -76,8 +76,6 @@ def _describe(event: Event) -> str | None:
     if isinstance(event, ModelRequest):
         if event.role != "coder":
             return ROLE_STEPS.get(event.role, event.role)
-        if event.plain and not event.candidate:
-            return "asking for the tests plainly (the request, the code and the names to test)"
         if event.plain:
             return f"candidate {event.candidate}: asking plainly (the request and the one file, no edit format)"
         return f"candidate {event.candidate}: asking again, sampling" if event.candidate else None

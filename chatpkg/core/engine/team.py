@@ -27,8 +27,6 @@ from chatpkg.core.prompts.roles import (
     plain_messages,
     plain_target,
     tester_messages,
-    tests_edit,
-    tests_messages,
     with_analysis,
 )
 from chatpkg.core.runner import TestReport
@@ -290,20 +288,6 @@ class Team:
                                  plain=True)
         reply = yield from run._ask(messages, candidate=1)
         return plain_edit(reply, path, code_only=code_only)
-
-    def tests_asked_plainly(self, untested: dict[str, list[str]]) -> Iterator[Event]:
-        """The tests a reply left out, asked for in a request of their own (``prompts/roles.tests_messages``):
-        its reply, as an edit of the test file, or None where that does not fit (more than one code file
-        untested, or not the ``merge`` format, where a test file sent whole would drop its earlier tests)."""
-        run = self.run
-        if run.s.settings.edit_format != "merge" or len(untested) != 1:
-            return None
-        ((path, names),) = untested.items()
-        test_path = f"tests/test_{path.rsplit('/', 1)[-1]}"
-        messages = tests_messages(run.text, path, run.edited.get(path, ""), names, test_path)
-        yield run._request_event(count_message_tokens(messages), messages=len(messages), plain=True)
-        reply = yield from run._ask(messages)
-        return tests_edit(reply, test_path)
 
     def _tried(self, index: int, reply: str, report: TestReport) -> Tried:
         """What the tests say of a candidate; a red test the turn inherited unchanged is not its failure."""

@@ -162,7 +162,6 @@ class TurnRun:
         self.judge = verdict.Judge(self)  # the evidence when a repair says a test is wrong
         self.stood: dict[str, str] = {}  # blamed tests the other candidates' code passes, with that evidence
         self.inherited = inherited.Inherited.from_report(session.state.last_report())
-        self.untested: dict[str, list[str]] = {}  # the names a reply added without the tests asked for, by file
         self.left: list[TestFailure] = []  # failing as before the turn, not asked about: reported, not repaired
         # A whole-file reply that drops a definition is sent back, unless the user asked for removals.
         self.guard_deletions = session.settings.edit_format == "whole" and not REMOVAL.search(text)
@@ -224,10 +223,6 @@ class TurnRun:
             stuck = self.round > 0 and (reply == previous or self.unchanged)
             previous = reply
             yield from self._repair(reply, cause, problem)
-            if cause == "no_tests" and (asked := (yield from self.team.tests_asked_plainly(self.untested))):
-                reply = asked
-                continue
-            yield self._request_event(count_message_tokens(self.messages))
             if stuck and sampled is None:
                 sampled = self.s.model.with_sampling(CANDIDATE_TEMPERATURE, self.round)
                 yield self.s.emit(Notice(f"The repair changed nothing; asking again with sampling (temperature "
@@ -291,8 +286,7 @@ class TurnRun:
             if set(checks.test_functions(text)) - checks.unchanged_tests(ws.file_at(self.parent, path), text):
                 return None
         self.tests_asked = True
-        added: dict[str, list[str]] = {}
-        self.untested = added
+        added = {}
         for path in sorted(p for p in self.edited if p.endswith(".py") and not is_test_path(p)):
             old = top_level_names(ws.file_at(self.parent, path) or "")
             names = sorted(n for n in top_level_names(self.edited[path]) - old if not n.startswith("_"))
@@ -532,6 +526,7 @@ class TurnRun:
             {"role": "assistant", "content": reply},
             {"role": "user", "content": repair_message(problem, current, self.s.workspace.text_files(), self.text)},
         ]
+        yield self._request_event(count_message_tokens(self.messages))
 
     def _finish(self) -> Iterator[Event]:
         ws = self.s.workspace

@@ -48,7 +48,6 @@ PY_PATH = re.compile(r"[\w./-]*\w\.py\b")
 PLAIN_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 TESTS_START = re.compile(r"^(?:def test|class Test|(?:import|from) (?:unittest|pytest)\b|if __name__\b"
                          r"|#.*\b(?:tests?|examples?|usage)\b)", re.M | re.I)
-TEST_FUNCTION = re.compile(r"^\s*(?:async )?def test", re.M)
 DEFINITION = re.compile(r"^(?:async def|def|class) \w", re.M)
 PLAIN_ASK = "Reply with the complete new content of `{path}` in one ```python code block."
 PLAIN_NEW = "Reply with the complete content of the new file `{path}` in one ```python code block."
@@ -94,39 +93,6 @@ def plain_messages(request: str, path: str, files: dict[str, str], *, code_only:
         fence = fence_for(content)
         parts.append(f"`{path}`:\n{fence}python\n{content}{fence}")
     return [{"role": "user", "content": "\n\n".join(filter(None, parts))}]
-
-
-TESTS_ASK = """\
-{request}
-
-`{path}`:
-{fence}python
-{code}{fence}
-
-Write pytest tests of {names} in `{test_path}`: import with `from {module} import {imports}`, and assert \
-what they return (or raise) for the request's own examples and edge cases. Reply with the test file in one \
-```python code block."""
-
-
-def tests_messages(request: str, path: str, code: str, names: list[str], test_path: str) -> list[Message]:
-    """The coder's tests asked for plainly, in a request of their own: the request, the code it wrote and
-    the names to test. Asked in the conversation ("# Your reply has no tests"), the embedded model resent
-    its code unchanged in 6 of 16 package turns, which then ended green with nothing testing them."""
-    code = code if code.endswith("\n") else code + "\n"
-    body = TESTS_ASK.format(request=request, path=path, fence=fence_for(code), code=code,
-                            names=", ".join(f"`{n}`" for n in names), test_path=test_path,
-                            module=path.removesuffix(".py").replace("/", ".").removeprefix("src."),
-                            imports=", ".join(names))
-    return [{"role": "user", "content": body}]
-
-
-def tests_edit(reply: str, test_path: str) -> str:
-    """A plain tests reply as an edit of ``test_path``: its first code block that holds a test function (the
-    model sends its code again first, at times), or the reply as it is when none does."""
-    for match in PLAIN_BLOCK.finditer(reply):
-        if TEST_FUNCTION.search(match.group(1)):
-            return plain_edit(f"```python\n{match.group(1)}```", test_path)
-    return reply
 
 
 def first_code_block(reply: str) -> str | None:
