@@ -113,7 +113,7 @@ class Team:
         """Once per turn, after the first code that applies: the user's examples as checks when the
         team has a tester or samples candidates (they are what candidates are chosen by), then the
         tester's checks, vetted, written. Returns whether the tester's checks were written just now."""
-        if self.checks_written or not (self.tester or self.run.s.settings.candidates > 0):
+        if self.checks_written or not self._writes_checks():
             return False
         self.checks_written = True
         yield from self._write_examples()
@@ -158,9 +158,12 @@ class Team:
         states, ``from textkit import truncate``) rather than sent back as unchanged: textkit's export turn
         resent slug.py as it was three times and ended with no edit and nothing exported, where the
         failing import would have said why (and what to edit: the export hint)."""
-        run = self.run
-        return (not self.checks_written and (self.tester or run.s.settings.candidates > 0)
-                and bool(interface.stated_names(run.text)))
+        return not self.checks_written and self._writes_checks() and bool(interface.stated_names(self.run.text))
+
+    def _writes_checks(self) -> bool:
+        """Whether the turn's checks are written: the tester's, or the user's examples the candidates are
+        chosen by."""
+        return self.tester or self.run.s.settings.candidates > 0
 
     def _write_examples(self) -> Iterator[Event]:
         """The user's words as checks: the docstring examples the edited files held before the turn, the
@@ -255,8 +258,8 @@ class Team:
     def _sample(self, index: int) -> Iterator[Event]:
         run = self.run
         yield from self._put_back_code()  # the workspace as before the turn, but for the checks and kept tests
-        if index == 1 and (path := self._plain_target()) is not None:
-            reply = yield from self._plain_reply(path)
+        if index == 1 and (target := self._plain_target()) is not None:
+            reply = yield from self._plain_reply(*target)
         else:
             reply = yield from self._sampled_reply(index)
         problem, _ = yield from run._apply(reply, candidate=index)
@@ -267,23 +270,25 @@ class Team:
         yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), _failed(report)))
         return self._tried(index, reply, report)
 
-    def _plain_target(self) -> str | None:
-        """The file candidate 1 is asked about plainly (``prompts/roles.plain_messages``), or None: only in
-        the ``merge`` format (a reply with the function alone keeps the file's other code). Read once the
-        previous candidate is put back: a file candidate 0 created is a new file."""
+    def _plain_target(self) -> tuple[str, dict[str, str]] | None:
+        """The file candidate 1 is asked about plainly (``prompts/roles.plain_messages``) with the workspace's
+        files, or None: only in the ``merge`` format (a reply with the function alone keeps the file's other
+        code). Read once the previous candidate is put back: a file candidate 0 created is a new file."""
         run = self.run
         if run.s.settings.edit_format != "merge":
             return None
-        return plain_target(run.text, run.s.workspace.text_files())
+        files = run.s.workspace.text_files()
+        path = plain_target(run.text, files)
+        return (path, files) if path is not None else None
 
-    def _plain_reply(self, path: str) -> Iterator[Event]:
+    def _plain_reply(self, path: str, files: dict[str, str]) -> Iterator[Event]:
         """Candidate 1 asked another way: the request and ``path`` as it was before the turn (the other
         modules' signatures beside it), no system prompt, greedy. A second framing answers differently
         where sampling the first mostly repeats it. It writes code only: when the request asks for tests,
         a candidate chosen without them is asked for them afterwards (``TurnRun._untested``)."""
         run = self.run
         code_only = asks_for_tests(run.text)
-        messages = plain_messages(run.text, path, run.s.workspace.text_files(), code_only=code_only)
+        messages = plain_messages(run.text, path, files, code_only=code_only)
         yield run._request_event(count_message_tokens(messages), role="coder", candidate=1, messages=len(messages),
                                  plain=True)
         reply = yield from run._ask(messages, candidate=1)

@@ -82,8 +82,7 @@ def plain_messages(request: str, path: str, files: dict[str, str], *, code_only:
     passes other HumanEval tasks than through chatpkg's framing: 19 pass only so, 7 only through chatpkg).
     ``files``: the workspace before the turn; the other modules go along as signatures, for the imports
     of a package's module. ``code_only``: the request asks for tests too, which a later round writes."""
-    others = {p: t for p, t in files.items() if p != path and p.endswith(".py") and not is_test_path(p)}
-    shown = interface(others, docstrings=False) if any(_signatures(t) for t in others.values()) else ""
+    shown = _interface({p: t for p, t in files.items() if p != path}, docstrings=False)
     content = files.get(path)
     ask = (PLAIN_ASK if content is not None else PLAIN_NEW).format(path=path)
     parts = [request, f"{PLAIN_OTHERS}\n\n{shown}" if shown else "",
@@ -127,9 +126,15 @@ def without_tests(code: str) -> str:
     return head.rstrip() + "\n" if DEFINITION.search(head) else code
 
 
-def interface(files: dict[str, str], limit: int = 40, *, docstrings: bool = True) -> str:
-    """Signatures and docstrings of the Python files (no bodies), for the tester. Without the docstrings
-    for a plain candidate: asked for textkit's word_count beside slugify's, it wrote slugify again."""
+def interface(files: dict[str, str], limit: int = 40) -> str:
+    """Signatures and docstrings of the Python files (no bodies), for the tester."""
+    return _interface(files, limit) or "(no Python code yet)"
+
+
+def _interface(files: dict[str, str], limit: int = 40, *, docstrings: bool = True) -> str:
+    """The code files' signatures (no bodies), each in its block under its path; empty when none has any.
+    Without the docstrings for a plain candidate: asked for textkit's word_count beside slugify's, it
+    wrote slugify again."""
     parts = []
     for path, text in sorted(files.items()):
         if not path.endswith(".py") or is_test_path(path):
@@ -139,7 +144,7 @@ def interface(files: dict[str, str], limit: int = 40, *, docstrings: bool = True
             shown = "\n".join(lines[:limit])
             fence = fence_for(shown)
             parts.append(f"{path}\n{fence}python\n{shown}\n{fence}")
-    return "\n\n".join(parts) or "(no Python code yet)"
+    return "\n\n".join(parts)
 
 
 def _signatures(text: str, docstrings: bool = True) -> list[str]:
