@@ -8,7 +8,7 @@ import pytest
 
 from chatpkg.core.engine.events import CandidateChosen, RepairRound, TurnEnded
 from chatpkg.core.engine.replay import replay_exact
-from chatpkg.core.prompts.repair import asks_for_tests
+from chatpkg.core.prompts.repair import asks_for_tests, no_tests_message
 from tests.helpers import make_session, run, whole
 
 REQUEST = "Add triple(x) in pkg/more.py returning three times x. Test it."
@@ -21,6 +21,14 @@ def code(body: str) -> str:
 
 def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
     return next(e for e in events if isinstance(e, TurnEnded))
+
+
+def test_the_tests_asked_for_a_package_s_init_import_the_package() -> None:
+    asked = no_tests_message({"calc/__init__.py": ["calculate"], "src/calc/tokens.py": ["tokenize"]})
+
+    assert "- calculate (in calc/__init__.py): tests/test_calc.py" in asked
+    assert "tests/test_calc.py\n```python\nfrom calc import calculate\n" in asked
+    assert "tests/test_tokens.py\n```python\nfrom calc.tokens import tokenize\n" in asked
 
 
 def test_a_reply_without_the_tests_the_request_asks_for_is_asked_for_them(root: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatpkg.core.prompts.context import HistoryItem, build_context, layout_hint
+from chatpkg.core.prompts.context import HistoryItem, build_context, command_hint, layout_hint, main_module
 from chatpkg.core.runner import TestFailure, TestReport
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
@@ -84,3 +84,15 @@ def test_a_file_that_holds_fenced_code_is_shown_whole() -> None:
     assert "README.md\n````\n# calc" in listing and "pkg/calc.py\n```\ndef add" in listing
     # read back the way a reply is read, each file comes out whole: the README's own fence did not end it
     assert {e.path: e.content for e in parse_edits(listing)} == files
+
+
+def test_a_command_line_of_python_m_is_sent_to_the_package_s_main_module() -> None:
+    # units on the package benchmark: the command line went into units/length.py; `python -m units` exited 1.
+    request = 'Add a command line: `python -m pkg "3.5 km" m` prints the result.'
+    context = build_context(request, FILES, [], last_tests=None, edit_format="merge", budget=8000)
+
+    assert "`python -m pkg` runs pkg/__main__.py: the command line goes in that file." in context.messages[1]["content"]
+    assert main_module(request, FILES) == "pkg/__main__.py"
+    assert main_module("Run it as python -m calc.", {"calc.py": ""}) == "calc.py"
+    assert main_module("Run `python -m pytest -q`.", FILES) is None  # not the workspace's
+    assert command_hint("Run it as python -m calc.", {"calc.py": ""}) is None  # a module is its own file

@@ -25,6 +25,7 @@ def test_a_plain_candidate_is_asked_only_about_one_file() -> None:
     assert plain_target("Add triple(x) to pkg/calc.py and pkg/io.py.", files) is None
     assert plain_target("Add run() in pkg/__init__.py.", files) == "pkg/__init__.py"  # empty, but named
     assert plain_target("Add triple(x).", {"solution.py": "x = 1\n", "tests/test_s.py": "def test_s(): ..."}) == "solution.py"
+    assert plain_target("Add a command line: `python -m pkg 3 4` prints 7.", files) == "pkg/__main__.py"
     assert plain_edit("Sure:\n```python\ndef triple(x):\n    return 3 * x\n```\nDone.", "pkg/calc.py") == (
         "pkg/calc.py\n```python\ndef triple(x):\n    return 3 * x\n```\n")
 

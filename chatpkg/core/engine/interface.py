@@ -29,7 +29,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from chatpkg.core.prompts.repair import dotted as module_of
+from chatpkg.core.prompts.repair import dotted
 from chatpkg.core.runner.report import is_test_path
 
 IDENT = r"[A-Za-z_]\w*"
@@ -57,9 +57,9 @@ def stated_names(request: str) -> list[Stated]:
     for match in [*HOLDS.finditer(request), *PUT.finditer(request)]:
         kind = _kind(match["kind"], match["name"], bool(match["call"]))
         if kind and not is_test_path(match["path"]) and not keyword.iskeyword(match["name"]):
-            item = Stated(module_of(match["path"]), match["name"], kind, match.group(0))
+            item = Stated(dotted(match["path"]), match["name"], kind, match.group(0))
             found.setdefault((item.module, item.name), item)
-    modules = {module_of(p) for p in re.findall(PATH, request) if not is_test_path(p)}
+    modules = {dotted(p) for p in re.findall(PATH, request) if not is_test_path(p)}
     if len(modules) == 1:
         for match in ADD.finditer(request):
             if not keyword.iskeyword(match["name"]):

@@ -199,6 +199,33 @@ def layout_hint(files: dict[str, str]) -> str | None:
     )
 
 
+RUN_MODULE = re.compile(r"\bpython3? -m ([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+
+
+def main_module(request: str, files: dict[str, str]) -> str | None:
+    """The file that the request's ``python -m X`` runs, when X is the workspace's: ``X/__main__.py`` for a
+    package, ``X.py`` for a module. Seen on the package benchmark: asked for "`python -m units "3.5 km" m`",
+    the embedded model put the command line in ``units/length.py``, and ``python -m units`` exited 1."""
+    match = RUN_MODULE.search(request)
+    if match is None:
+        return None
+    base = match[1].replace(".", "/")
+    for root in ("", "src/"):
+        if f"{root}{base}/__init__.py" in files:
+            return f"{root}{base}/__main__.py"
+        if f"{root}{base}.py" in files:
+            return f"{root}{base}.py"
+    return None
+
+
+def command_hint(request: str, files: dict[str, str]) -> str | None:
+    """Where the command line a request asks for goes (``main_module``)."""
+    home = main_module(request, files)
+    if home is None or not home.endswith("/__main__.py"):
+        return None
+    return f"`{RUN_MODULE.search(request)[0]}` runs {home}: the command line goes in that file."
+
+
 def history_section(history: list[HistoryItem]) -> str:
     """Earlier turns as a list inside the request, not as chat turns: a small model
     imitates earlier assistant messages, so they must not look like replies."""
@@ -251,6 +278,9 @@ def turn_message(
     hint = program_hint(program, edit_format) if program else layout_hint(files)
     if hint:
         parts.append(hint)
+    command = None if program else command_hint(request, files)
+    if command:
+        parts.append(command)
     hidden = sorted(set(files) - set(shown))
     if hidden:
         parts += ["# Other files (not shown; name them to see them)", "\n".join(hidden)]

@@ -334,11 +334,12 @@ def no_tests_message(untested: dict[str, list[str]]) -> str:
 def _test_skeleton(path: str, names: list[str]) -> str:
     """The test file to write, with a test per name: the shape a small model fills in rather than resending
     its code (seen: asked only in words, the embedded model sent its code again, twice)."""
-    module = path.removesuffix(".py").replace("/", ".")
+    module = dotted(path)
     tests = "\n\n\n".join(f"def test_{name.lower()}():\n    assert {name}(...) == ..." for name in names)
     return f"{_test_file(path)}\n```python\nfrom {module} import {', '.join(names)}\n\n\n{tests}\n```"
 
 
 def _test_file(path: str) -> str:
-    """Where the tests of a code file go: ``pkg/store.py`` -> ``tests/test_store.py``."""
-    return f"tests/test_{path.rsplit('/', 1)[-1]}"
+    """Where the tests of a code file go: ``pkg/store.py`` -> ``tests/test_store.py``, ``pkg/__init__.py`` ->
+    ``tests/test_pkg.py``."""
+    return f"tests/test_{dotted(path).rsplit('.', 1)[-1]}.py"

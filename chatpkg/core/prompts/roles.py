@@ -14,7 +14,8 @@ import ast
 import re
 
 from chatpkg.core.models import Message
-from chatpkg.core.prompts.context import fence_for
+from chatpkg.core.prompts.context import fence_for, main_module
+from chatpkg.core.prompts.repair import dotted
 from chatpkg.core.runner.report import is_test_path
 
 TESTER_SYSTEM = """\
@@ -57,12 +58,15 @@ PLAIN_OTHERS = "The package's other modules, as far as this file needs them (sig
 
 def plain_target(request: str, files: dict[str, str]) -> str | None:
     """The one source file a request is about, for a candidate asked plainly, from the files as they were
-    before the turn: the Python file it names (the tests it names aside), existing or new, or the
-    workspace's only one. None when that is not one file (a package turn across modules)."""
+    before the turn: the Python file it names (the tests it names aside), existing or new, the file its
+    ``python -m`` runs, or the workspace's only one. None when that is not one file (a package turn across
+    modules)."""
     named = {_in(files, p.removeprefix("./")) for p in PY_PATH.findall(request)}
     named = {p for p in named if not is_test_path(p)}
     if named:  # the one code file it names
         return next(iter(named)) if len(named) == 1 else None
+    if (home := main_module(request, files)) is not None:  # the command line of `python -m pkg`
+        return home
     sources = [p for p in files if p.endswith(".py") and not is_test_path(p) and files[p].strip()]
     return sources[0] if len(sources) == 1 else None
 
@@ -192,7 +196,7 @@ def _docstring(node: ast.AST, indent: str) -> list[str]:
 def import_hint(files: dict[str, str]) -> str:
     """How a test imports the code: from the package's modules, or from top-level modules."""
     modules = sorted(p for p in files if p.endswith(".py") and not is_test_path(p) and not p.endswith("__init__.py"))
-    names = [p[:-3].replace("/", ".").removeprefix("src.") for p in modules]
+    names = [dotted(p) for p in modules]
     return ", ".join(f"`from {n} import ...`" for n in names[:6]) or "`from <module> import ...`"
 
 
