@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from chatpkg.core.prompts.context import HistoryItem, build_context, command_hint, layout_hint, main_module
+from chatpkg.core.prompts.context import HistoryItem, build_context, command_hint, layout_hint
 from chatpkg.core.runner import TestFailure, TestReport
+from chatpkg.core.workspace.modules import main_module
 
 FILES = {"pkg/__init__.py": "", "pkg/calc.py": "def add(a, b):\n    return a + b\n", "tests/test_calc.py": "x = 1\n"}
 

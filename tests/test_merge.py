@@ -232,6 +232,24 @@ def test_apply_edits_merges_python_and_writes_new_and_other_files_whole(tmp_path
     assert {rel: (tmp_path / rel).read_text() for rel in expected} == expected
 
 
+def test_a_module_s_import_of_its_own_names_from_itself_is_not_written(tmp_path: Path) -> None:
+    # units on the package benchmark: `from units import FACTORS` merged into units/length.py, which defines
+    # FACTORS, was a circular import that kept every test red through two repairs.
+    write(tmp_path, {"units/__init__.py": "", "units/length.py": "FACTORS = {'m': 1.0}\n"})
+    reply = (
+        f"units/length.py\n{F}python\nimport re\nfrom units import FACTORS\nfrom .length import FACTORS as F\n\n"
+        f"def parse(text):\n    return float(text), 'm'\n{F}\n\n"
+        f"units/cli.py\n{F}python\nfrom units.length import parse\nfrom units.cli import main\n\n\n"
+        f"def main():\n    return parse('1')\n{F}\n"
+    )
+    written = apply_edits(tmp_path, parse_edits(reply, edit_format="merge"))
+
+    assert written["units/length.py"] == (
+        "import re\nfrom .length import FACTORS as F\n\nFACTORS = {'m': 1.0}\n\n\n"
+        "def parse(text):\n    return float(text), 'm'\n")  # an import under another name binds something else
+    assert written["units/cli.py"] == "from units.length import parse\n\n\ndef main():\n    return parse('1')\n"
+
+
 def test_invalid_merge_block_writes_nothing(tmp_path: Path) -> None:
     write(tmp_path, {"pkg/calc.py": OLD})
     edits = [FileEdit("pkg/new.py", "merge", content="X = 1\n"), FileEdit("pkg/calc.py", "merge", content="def (\n")]

@@ -27,7 +27,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from chatpkg.core.engine.interface import stated_names
-from chatpkg.core.prompts.repair import dotted
+from chatpkg.core.workspace.modules import dotted
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
 # What may stand between a stated call and its result (longest first, so "==>" is not read as "==").

@@ -29,7 +29,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from chatpkg.core.prompts.repair import dotted
+from chatpkg.core.workspace.modules import dotted
 from chatpkg.core.runner.report import is_test_path
 
 IDENT = r"[A-Za-z_]\w*"

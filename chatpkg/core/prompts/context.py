@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from chatpkg.core.models import Message
 from chatpkg.core.tokens import count_message_tokens, count_tokens
+from chatpkg.core.workspace.modules import RUN_MODULE, main_module
 
 ROLE = """\
 You are chatpkg, an expert Python engineer working in a git repository that holds a \
@@ -197,25 +198,6 @@ def layout_hint(files: dict[str, str]) -> str | None:
         f"The package is `{name}`: put code in {name}/<module>.py files and import it in tests "
         f"as `from {name}.<module> import ...`."
     )
-
-
-RUN_MODULE = re.compile(r"\bpython3? -m ([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
-
-
-def main_module(request: str, files: dict[str, str]) -> str | None:
-    """The file that the request's ``python -m X`` runs, when X is the workspace's: ``X/__main__.py`` for a
-    package, ``X.py`` for a module. Seen on the package benchmark: asked for "`python -m units "3.5 km" m`",
-    the embedded model put the command line in ``units/length.py``, and ``python -m units`` exited 1."""
-    match = RUN_MODULE.search(request)
-    if match is None:
-        return None
-    base = match[1].replace(".", "/")
-    for root in ("", "src/"):
-        if f"{root}{base}/__init__.py" in files:
-            return f"{root}{base}/__main__.py"
-        if f"{root}{base}.py" in files:
-            return f"{root}{base}.py"
-    return None
 
 
 def command_hint(request: str, files: dict[str, str]) -> str | None:

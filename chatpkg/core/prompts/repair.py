@@ -14,6 +14,7 @@ import re
 
 from chatpkg.core.prompts.context import packages, render_files
 from chatpkg.core.runner import TestReport
+from chatpkg.core.workspace.modules import dotted, module_file
 
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_NAME = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
@@ -108,21 +109,6 @@ EXPORT_REQUEST = r"\bexport|\bimportable from\b|\bfrom {module} import\b"
 def collection_errors(problem: str) -> list[str]:
     """The failures of test modules that could not even be collected (their tests never ran)."""
     return [m.group(0) for m in COLLECTION_ERROR.finditer(problem) if COLLECTING.search(m.group(0))]
-
-
-def module_file(module: str, files: dict[str, str]) -> str:
-    """The workspace file of a dotted module: its package's __init__.py or its .py file."""
-    base = module.replace(".", "/")
-    for path in (f"{base}/__init__.py", f"{base}.py", f"src/{base}/__init__.py", f"src/{base}.py"):
-        if path in files:
-            return path
-    return f"{base}.py"
-
-
-def dotted(path: str) -> str:
-    """``pkg/calc.py`` -> ``pkg.calc``; ``pkg/sub/__init__.py`` -> ``pkg.sub``."""
-    name = path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
-    return name.replace("/", ".")
 
 
 def defining_files(name: str, files: dict[str, str], top: str) -> list[str]:

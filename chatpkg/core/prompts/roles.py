@@ -14,9 +14,9 @@ import ast
 import re
 
 from chatpkg.core.models import Message
-from chatpkg.core.prompts.context import fence_for, main_module
-from chatpkg.core.prompts.repair import dotted
+from chatpkg.core.prompts.context import fence_for
 from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.workspace.modules import dotted, main_module
 
 TESTER_SYSTEM = """\
 You write pytest checks for one step of a Python project. You see the request and the code's \

@@ -31,6 +31,7 @@ from chatpkg.core.workspace.edit_parser import (
     parse_edits,
 )
 from chatpkg.core.workspace.merge import InvalidMergeBlock, bound_names, is_python_path, merge_python, top_level_names
+from chatpkg.core.workspace.modules import without_self_imports
 from chatpkg.core.workspace.secrets import is_secret
 
 __all__ = [
@@ -269,11 +270,11 @@ def _apply_one(target: _Target, edit: FileEdit, guard_deletions: bool = False) -
     if edit.kind == "whole":
         if guard_deletions:
             _check_dropped(target, edit)
-        return edit.content
+        return _python(target.rel, edit.content)
     if edit.kind == "merge":
         if target.text is None or not is_python_path(target.rel):  # new, binary or not Python
-            return edit.content
-        return merge_python(target.text, edit.content, path=target.rel)
+            return _python(target.rel, edit.content)
+        return _python(target.rel, merge_python(target.text, edit.content, path=target.rel))
     if edit.kind != "replace":
         raise EditError(f"Unknown edit kind {edit.kind!r} for {target.rel}.")
     if target.text is None and target.old is not None:
@@ -295,6 +296,11 @@ def _apply_one(target: _Target, edit: FileEdit, guard_deletions: bool = False) -
     if new is None:
         raise _not_found(target.rel, target.text, edit.search)
     return new
+
+
+def _python(rel: str, text: str) -> str:
+    """A whole or merged Python file as it is written: without imports of its own names from itself."""
+    return without_self_imports(text, rel) if is_python_path(rel) else text
 
 
 def _plan(root: Path, edits: list[FileEdit], guard_deletions: bool = False) -> list[_Target]:
