@@ -7,8 +7,9 @@ from pathlib import Path
 
 from chatpkg.core.engine.checks import vet
 from chatpkg.core.engine.events import CandidateChosen, ChecksWritten, TurnEnded
+from chatpkg.core.engine.examples import as_tests as examples_as_tests
 from chatpkg.core.engine.examples import stated_in
-from chatpkg.core.engine.interface import as_tests, stated_names
+from chatpkg.core.engine.interface import as_tests, command_test, stated_names
 from chatpkg.core.prompts.repair import repair_hints
 from tests.helpers import make_session, run, whole
 
@@ -105,3 +106,44 @@ def test_a_quoted_input_stated_with_its_result_is_an_example_of_the_one_function
     assert found == [('split_words("a b")', '["a", "b"]'), ("split_words('')", "[]")]
     two = request.replace("returning the words.", "returning the words, and join_words(words) to pkg/lex.py.")
     assert stated_in(two, code | {"pkg/lex.py": code["pkg/lex.py"] + "\n\ndef join_words(w):\n    pass\n"}) == []
+
+
+def test_the_inputs_a_request_says_the_function_takes_must_give_a_result() -> None:
+    # units on the package benchmark: parse took float() of the whole string, every turn went green, and
+    # the acceptance tests' parse("3.5 km") raised.
+    request = 'Add parse(text) to units/length.py that reads strings like "3.5 km", "12in" or " 7 ft " into a tuple.'
+    output = 'Add convert_text(text, to_unit) that parses the text and returns a string such as "3500.0 m".'
+    code = {"units/length.py": "def parse(text):\n    return float(text)\n"}
+
+    found = stated_in(request, code)
+
+    assert [(e.expr, e.want) for e in found] == [('parse("3.5 km")', ""), ('parse("12in")', ""), ('parse(" 7 ft ")', "")]
+    source = examples_as_tests(found)
+    assert vet(source).tests == ("test_request_input_parse_1", "test_request_input_parse_2", "test_request_input_parse_3")
+    assert '    assert parse("3.5 km") is not None\n' in source
+    returned = {"units/length.py": "def convert_text(text, to_unit):\n    return '1 m'\n"}
+    assert stated_in(output, returned) == []  # "returns a string such as" is a result, not an input
+
+
+LENGTH = "def convert_text(text, unit):\n    return text\n"
+MAIN = "import sys\nfrom pkg{} import convert_text\n\n\ndef main(argv):\n    print(convert_text(*argv))\n"
+CLI_TEST = "from pkg.length import convert_text\n\n\ndef test_convert_text():\n    assert convert_text('1 m', 'm') == '1 m'\n"
+
+
+def test_the_module_a_stated_python_m_runs_must_import(root: Path) -> None:
+    # units on the package benchmark: units/__main__.py imported convert_text from units, which does not
+    # export it; no test imported the module, the turn went green, and `python -m units` exited 1.
+    broken = whole({"pkg/__main__.py": MAIN.format(""), "tests/test_cli.py": CLI_TEST})
+    fixed = whole({"pkg/__main__.py": MAIN.format(".length"), "tests/test_cli.py": CLI_TEST})
+    session, _ = make_session(root, [whole({"pkg/length.py": LENGTH}), broken, fixed], team="coder", candidates=1,
+                              max_repairs=0)
+    run(session, "Add pkg/length.py with convert_text(text, unit).")
+
+    events = run(session, 'Add a command line: `python -m pkg "3.5 km" m` prints the result of convert_text.')
+
+    written = next(e for e in events if isinstance(e, ChecksWritten))
+    assert written.tests == ["test_request_runs_pkg___main__"]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert next(e for e in events if isinstance(e, TurnEnded)).outcome == "committed"
+    assert "from pkg.length import" in (root / "pkg" / "__main__.py").read_text()
+    assert command_test("Run `python -m calc`.", {"calc.py": ""}) == ""  # a module: its own tests import it

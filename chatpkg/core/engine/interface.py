@@ -29,8 +29,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from chatpkg.core.workspace.modules import dotted
 from chatpkg.core.runner.report import is_test_path
+from chatpkg.core.workspace.modules import RUN_MODULE, dotted, main_module
 
 IDENT = r"[A-Za-z_]\w*"
 PATH = rf"(?<![\w/.-])(?P<path>{IDENT}(?:/{IDENT})*\.py)\b"
@@ -104,3 +104,15 @@ def as_tests(stated: list[Stated]) -> str:
                   f"    from {item.module} import {item.name}",
                   f'    assert {what}, "the request states: {words}"', ""]
     return "\n".join(lines).strip() + "\n" if lines else ""
+
+
+def command_test(request: str, files: dict[str, str]) -> str:
+    """A check that the package module a stated ``python -m pkg`` runs (``pkg/__main__.py``) imports. Seen on
+    the package benchmark: ``units/__main__.py`` imported ``convert_text`` from ``units``, which does not
+    export it; no test imported the module, the turn went green, and ``python -m units`` exited 1."""
+    home = main_module(request, files)
+    if home is None or not home.endswith("/__main__.py"):
+        return ""
+    module, words = dotted(home), RUN_MODULE.search(request)[0]
+    return (f"def test_request_runs_{module.replace('.', '_')}():\n    import importlib\n\n"
+            f'    assert importlib.import_module("{module}"), "the request states: {words}"\n')

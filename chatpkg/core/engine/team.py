@@ -169,14 +169,15 @@ class Team:
         """The user's words as checks: the docstring examples the edited files held before the turn, the
         calls the request states for the functions the turn's code defines (the coder's docstrings are
         not the user's words; its function names are where the request's calls go), and the names the
-        request puts in named modules (``engine/interface.py``)."""
+        request puts in named modules and the module its ``python -m pkg`` runs (``engine/interface.py``)."""
         run = self.run
         ws = run.s.workspace
         code = [p for p in run.edited if p.endswith(".py") and not is_test_path(p)]
         before = {p: ws.file_at(run.parent, p) for p in code}
         found = examples({p: t for p, t in before.items() if t})
         found += [e for e in stated_in(run.text, {p: run.edited[p] for p in code}) if e not in found]
-        source = "\n\n".join(filter(None, [as_tests(found), interface.as_tests(interface.stated_names(run.text))]))
+        source = "\n\n".join(filter(None, [as_tests(found), interface.as_tests(interface.stated_names(run.text)),
+                                           interface.command_test(run.text, ws.text_files())]))
         if source:
             yield from self._write(checks.examples_path(run.turn), checks.vet(source))
 
