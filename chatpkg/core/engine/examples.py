@@ -13,7 +13,10 @@ writing an example are read:
   a definition (``tri(1) = 3``) more often than an example.
 
 The request is read for stated calls of the functions the turn's code
-defines (``calculate("2^3^2")`` gives ``512.0``). Only one-line examples whose
+defines (``calculate("2^3^2")`` gives ``512.0``), and for the inputs it says
+the one function it asks for takes (``parse(text) that reads strings like
+"3.5 km" or "12in"``): each must give a result, no error and not None, since
+no result is stated. Only one-line examples whose
 result is a Python literal become checks, and only for module-level functions
 (a test can import those); anything else is left to the tester.
 """
