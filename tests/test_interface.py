@@ -120,7 +120,9 @@ def test_the_inputs_a_request_says_the_function_takes_must_give_a_result() -> No
     assert [(e.expr, e.want) for e in found] == [('parse("3.5 km")', ""), ('parse("12in")', ""), ('parse(" 7 ft ")', "")]
     source = examples_as_tests(found)
     assert vet(source).tests == ("test_request_input_parse_1", "test_request_input_parse_2", "test_request_input_parse_3")
-    assert '    assert parse("3.5 km") is not None\n' in source
+    assert '    assert isinstance(parse("3.5 km"), tuple)\n' in source  # "into a tuple": the type it states
+    untyped = examples_as_tests(stated_in(request.replace(" into a tuple", ""), code))
+    assert '    assert parse("12in") is not None\n' in untyped  # no type stated: any result but None or an error
     returned = {"units/length.py": "def convert_text(text, to_unit):\n    return '1 m'\n"}
     assert stated_in(output, returned) == []  # "returns a string such as" is a result, not an input
 

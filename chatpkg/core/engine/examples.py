@@ -42,6 +42,10 @@ LISTED = r"(?:\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+)"  # between the items 
 # Inputs the asked function is stated to take: 'reads strings like "3.5 km", "12in" or " 7 ft "'.
 ACCEPTS = re.compile(rf"\b(?:reads?|parses?|accepts?|takes?|handles?|understands?)\s+(?:[\w-]+\s+){{0,3}}?"
                      rf"(?:like|such as|e\.g\.,?|for example)\s+(?P<inputs>{QUOTED}(?:{LISTED}{QUOTED})*)")
+# The kind of result such a line states: "into a (value, unit) tuple", "returning a dict".
+RETURNS = re.compile(r"\b(?:returns?|returning|into|gives?)\s+an?\s+(?:\([^()]*\)\s+)?"
+                     r"(?P<type>tuple|list|dict|dictionary|set|float|int|integer|str|string|bool|boolean)\b")
+TYPES = {"dictionary": "dict", "integer": "int", "string": "str", "boolean": "bool", "float": "(int, float)"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Example:
     expr: str
     want: str  # "": an input the function is stated to take, with no result stated (it must return one)
     source: str = field(default="docstring", compare=False)  # or "request"; the same example either way
+    returns: str = field(default="", compare=False)  # for an input: the type of result stated ("tuple")
 
 
 def examples(files: dict[str, str], paths: set[str] | None = None) -> list[Example]:
@@ -72,8 +77,10 @@ def stated_in(request: str, files: dict[str, str]) -> list[Example]:
         for module, node in _functions(path, text):
             bare = len(asked) == 1 and (asked[0].module, asked[0].name) == (module, node.name)
             for line in request.splitlines():
-                stated = _stated(line, node.name) + (_bare(line, node.name) + _accepted(line, node.name) if bare else [])
+                stated = _stated(line, node.name) + (_bare(line, node.name) if bare else [])
                 found += [Example(module, node.name, expr, want, "request") for expr, want in stated]
+                found += [Example(module, node.name, expr, "", "request", kind)
+                          for expr, kind in (_accepted(line, node.name) if bare else [])]
     return found
 
 
@@ -92,9 +99,11 @@ def _bare(line: str, name: str) -> list[tuple[str, str]]:
 
 def _accepted(line: str, name: str) -> list[tuple[str, str]]:
     """The inputs a line states the function takes (``parses strings like "3.5 km" or "12in"``), each a call
-    with no stated result. Seen on the package benchmark: ``parse`` took ``float()`` of the whole string,
-    every turn went green, and the acceptance tests' ``parse("3.5 km")`` raised."""
-    return [(f"{name}({arg.strip('`')})", "") for match in ACCEPTS.finditer(line)
+    with no stated result, and the type of result the line states, if any (``into a (value, unit) tuple``:
+    ``tuple``). Seen on the package benchmark: ``parse`` took ``float()`` of the whole string, every turn
+    went green, and the acceptance tests' ``parse("3.5 km")`` raised; another returned a float."""
+    kind = next((TYPES.get(m["type"], m["type"]) for m in RETURNS.finditer(line)), "")
+    return [(f"{name}({arg.strip('`')})", kind) for match in ACCEPTS.finditer(line)
             for arg in re.findall(QUOTED, match["inputs"]) if _literal(arg.strip("`"))]
 
 
@@ -219,8 +228,9 @@ def as_tests(found: list[Example]) -> str:
         key = f"{example.source}_{'example' if example.want else 'input'}_{example.function}"
         counts[key] = counts.get(key, 0) + 1
         want = example.want
-        if not want:  # an input it takes: any result but an error (and None, which reads nothing)
-            lines += ["", f"def test_{key}_{counts[key]}():", f"    assert {example.expr} is not None", ""]
+        if not want:  # an input it takes: a result of the stated type, else any but an error and None
+            check = f"isinstance({example.expr}, {example.returns})" if example.returns else f"{example.expr} is not None"
+            lines += ["", f"def test_{key}_{counts[key]}():", f"    assert {check}", ""]
             continue
         value = ast.literal_eval(want)
         expected = f"pytest.approx({want})" if isinstance(value, float) else want
