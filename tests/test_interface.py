@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatpkg.core.engine.checks import vet
-from chatpkg.core.engine.events import CandidateChosen, ChecksWritten, TurnEnded
+from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, TurnEnded
 from chatpkg.core.engine.examples import as_tests as examples_as_tests
 from chatpkg.core.engine.examples import stated_in
 from chatpkg.core.engine.interface import as_tests, command_test, stated_names
@@ -129,6 +129,7 @@ def test_the_inputs_a_request_says_the_function_takes_must_give_a_result() -> No
 
 LENGTH = "def convert_text(text, unit):\n    return text\n"
 MAIN = "import sys\nfrom pkg{} import convert_text\n\n\ndef main(argv):\n    print(convert_text(*argv))\n"
+GUARD = '\n\nif __name__ == "__main__":\n    main(sys.argv[1:])\n'
 CLI_TEST = "from pkg.length import convert_text\n\n\ndef test_convert_text():\n    assert convert_text('1 m', 'm') == '1 m'\n"
 
 
@@ -141,7 +142,7 @@ def test_the_module_a_stated_python_m_runs_must_import(root: Path) -> None:
                               max_repairs=0)
     run(session, "Add pkg/length.py with convert_text(text, unit).")
 
-    events = run(session, 'Add a command line: `python -m pkg "3.5 km" m` prints the result of convert_text.')
+    events = run(session, "Add a command line: `python -m pkg` that prints the result of convert_text.")
 
     written = next(e for e in events if isinstance(e, ChecksWritten))
     assert written.tests == ["test_request_runs_pkg___main__"]
@@ -149,3 +150,23 @@ def test_the_module_a_stated_python_m_runs_must_import(root: Path) -> None:
     assert next(e for e in events if isinstance(e, TurnEnded)).outcome == "committed"
     assert "from pkg.length import" in (root / "pkg" / "__main__.py").read_text()
     assert command_test("Run `python -m calc`.", {"calc.py": ""}) == ""  # a module: its own tests import it
+
+
+def test_a_stated_command_line_that_prints_must_run_and_print(root: Path) -> None:
+    # units again: the next __main__.py imported, but had no `if __name__ == "__main__":` call of main, so
+    # `python -m units "3.5 km" m` printed nothing and exited 0; only running it shows that.
+    unguarded = whole({"pkg/__main__.py": MAIN.format(".length"), "tests/test_cli.py": CLI_TEST})
+    guarded = whole({"pkg/__main__.py": MAIN.format(".length") + GUARD, "tests/test_cli.py": CLI_TEST})
+    session, _ = make_session(root, [whole({"pkg/length.py": LENGTH}), unguarded, guarded], team="coder",
+                              candidates=1, max_repairs=0)
+    run(session, "Add pkg/length.py with convert_text(text, unit).")
+
+    events = run(session, 'Add a command line: `python -m pkg "3.5 km" m` prints the result of convert_text, '
+                          "and prints an error with exit code 2 on bad input.")
+
+    tried = [e for e in events if isinstance(e, CandidateTried)]
+    assert tried[0].failed == ["tests/test_turn2_examples.py::test_request_runs_pkg___main__"]
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    assert next(e for e in events if isinstance(e, TurnEnded)).tests == "4 passed"
+    assert "subprocess.run([sys.executable, *['-m', 'pkg', '3.5 km', 'm']]" in (
+        root / "tests" / "test_turn2_examples.py").read_text()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+import shlex
 from dataclasses import dataclass
 
 from chatpkg.core.runner.report import is_test_path
@@ -106,13 +107,32 @@ def as_tests(stated: list[Stated]) -> str:
     return "\n".join(lines).strip() + "\n" if lines else ""
 
 
+# A command line stated in backticks and said to print: `python -m units "3.5 km" m` prints the result
+PRINTS = re.compile(r"`(?P<command>python3? -m [^`\n]+)`\s+(?:should\s+)?prints?\b(?!\s+an?\s+(?:error|usage))")
+
+
 def command_test(request: str, files: dict[str, str]) -> str:
-    """A check that the package module a stated ``python -m pkg`` runs (``pkg/__main__.py``) imports. Seen on
-    the package benchmark: ``units/__main__.py`` imported ``convert_text`` from ``units``, which does not
-    export it; no test imported the module, the turn went green, and ``python -m units`` exited 1."""
+    """A check of the package module a stated ``python -m pkg`` runs (``pkg/__main__.py``): that it imports,
+    and where the request shows the command with its arguments and says it prints, that the command run so
+    exits 0 and prints. Seen on the package benchmark: ``units/__main__.py`` imported a name ``units`` does
+    not export, then another had no ``if __name__ == "__main__":`` call of its ``main``; no test ran it,
+    and ``python -m units "3.5 km" m`` printed nothing."""
     home = main_module(request, files)
     if home is None or not home.endswith("/__main__.py"):
         return ""
     module, words = dotted(home), RUN_MODULE.search(request)[0]
-    return (f"def test_request_runs_{module.replace('.', '_')}():\n    import importlib\n\n"
-            f'    assert importlib.import_module("{module}"), "the request states: {words}"\n')
+    name = f"test_request_runs_{module.replace('.', '_')}"
+    stated = PRINTS.search(request)
+    try:
+        argv = shlex.split(stated["command"])[1:] if stated else []
+    except ValueError:  # unbalanced quotes
+        argv = []
+    if argv[:2] != ["-m", words.split()[-1]]:
+        return (f"def {name}():\n    import importlib\n\n"
+                f'    assert importlib.import_module("{module}"), "the request states: {words}"\n')
+    said = stated.group(0).replace('"', "'").replace("\\", "/").replace("{", "{{").replace("}", "}}")
+    return (f"def {name}():\n    import subprocess\n    import sys\n\n"
+            f"    run = subprocess.run([sys.executable, *{argv!r}], capture_output=True, text=True, timeout=30)\n"
+            f"    assert run.returncode == 0 and run.stdout.strip(), (\n"
+            f'        f"the request states: {said}; it exited {{run.returncode}}, printing {{run.stdout[-300:]!r}}, "\n'
+            f'        f"stderr {{run.stderr[-500:]!r}}")\n')
