@@ -131,8 +131,9 @@ def command_test(request: str, files: dict[str, str]) -> str:
         return (f"def {name}():\n    import importlib\n\n"
                 f'    assert importlib.import_module("{module}"), "the request states: {words}"\n')
     said = stated.group(0).replace('"', "'").replace("\\", "/").replace("{", "{{").replace("}", "}}")
-    return (f"def {name}():\n    import subprocess\n    import sys\n\n"
-            f"    run = subprocess.run([sys.executable, *{argv!r}], capture_output=True, text=True, timeout=30)\n"
+    return (f"def {name}():\n    import os\n    import subprocess\n    import sys\n\n"
+            "    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)}  # the test's imports (a src/ layout)\n"
+            f"    run = subprocess.run([sys.executable, *{argv!r}], capture_output=True, text=True, timeout=30, env=env)\n"
             f"    assert run.returncode == 0 and run.stdout.strip(), (\n"
             f'        f"the request states: {said}; it exited {{run.returncode}}, printing {{run.stdout[-300:]!r}}, "\n'
             f'        f"stderr {{run.stderr[-500:]!r}}")\n')
