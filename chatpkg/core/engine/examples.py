@@ -79,8 +79,9 @@ def stated_in(request: str, files: dict[str, str]) -> list[Example]:
             for line in request.splitlines():
                 stated = _stated(line, node.name) + (_bare(line, node.name) if bare else [])
                 found += [Example(module, node.name, expr, want, "request") for expr, want in stated]
-                found += [Example(module, node.name, expr, "", "request", kind)
-                          for expr, kind in (_accepted(line, node.name) if bare else [])]
+                if bare:
+                    found += [Example(module, node.name, expr, "", "request", kind)
+                              for expr, kind in _accepted(line, node.name)]
     return found
 
 

@@ -31,7 +31,7 @@ import shlex
 from dataclasses import dataclass
 
 from chatpkg.core.runner.report import is_test_path
-from chatpkg.core.workspace.modules import RUN_MODULE, dotted, main_module
+from chatpkg.core.workspace.modules import RUN_MODULE, dotted, package_main
 
 IDENT = r"[A-Za-z_]\w*"
 PATH = rf"(?<![\w/.-])(?P<path>{IDENT}(?:/{IDENT})*\.py)\b"
@@ -117,8 +117,8 @@ def command_test(request: str, files: dict[str, str]) -> str:
     exits 0 and prints. Seen on the package benchmark: ``units/__main__.py`` imported a name ``units`` does
     not export, then another had no ``if __name__ == "__main__":`` call of its ``main``; no test ran it,
     and ``python -m units "3.5 km" m`` printed nothing."""
-    home = main_module(request, files)
-    if home is None or not home.endswith("/__main__.py"):
+    home = package_main(request, files)
+    if home is None:
         return ""
     module, words = dotted(home), RUN_MODULE.search(request)[0]
     name = f"test_request_runs_{module.replace('.', '_')}"

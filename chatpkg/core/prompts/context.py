@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from chatpkg.core.models import Message
 from chatpkg.core.tokens import count_message_tokens, count_tokens
-from chatpkg.core.workspace.modules import RUN_MODULE, main_module
+from chatpkg.core.workspace.modules import RUN_MODULE, package_main
 
 ROLE = """\
 You are chatpkg, an expert Python engineer working in a git repository that holds a \
@@ -201,9 +201,9 @@ def layout_hint(files: dict[str, str]) -> str | None:
 
 
 def command_hint(request: str, files: dict[str, str]) -> str | None:
-    """Where the command line a request asks for goes (``main_module``)."""
-    home = main_module(request, files)
-    if home is None or not home.endswith("/__main__.py"):
+    """Where the command line a request asks for goes (``package_main``)."""
+    home = package_main(request, files)
+    if home is None:
         return None
     return f"`{RUN_MODULE.search(request)[0]}` runs {home}: the command line goes in that file."
 

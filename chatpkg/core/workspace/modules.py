@@ -31,13 +31,16 @@ def main_module(request: str, files: dict[str, str]) -> str | None:
     match = RUN_MODULE.search(request)
     if match is None:
         return None
-    base = match[1].replace(".", "/")
-    for root in ("", "src/"):
-        if f"{root}{base}/__init__.py" in files:
-            return f"{root}{base}/__main__.py"
-        if f"{root}{base}.py" in files:
-            return f"{root}{base}.py"
-    return None
+    path = module_file(match[1], files)
+    if path not in files:
+        return None
+    return path.removesuffix("__init__.py") + "__main__.py" if path.endswith("/__init__.py") else path
+
+
+def package_main(request: str, files: dict[str, str]) -> str | None:
+    """``main_module`` where it is a package's ``__main__.py`` (a module ``X.py`` is its own file)."""
+    home = main_module(request, files)
+    return home if home is not None and home.endswith("/__main__.py") else None
 
 
 def without_self_imports(text: str, path: str) -> str:
