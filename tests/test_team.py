@@ -474,6 +474,22 @@ def test_a_repair_never_rewrites_an_earlier_requests_examples(root: Path) -> Non
     assert "tests/test_turn1_examples.py: the user's tests (the requests' examples as checks)" in told
 
 
+def test_a_repair_is_shown_the_code_it_wrote_not_chatpkgs_examples_file(root: Path) -> None:
+    """Shown under "files you edited", the examples file was what the model sent back (units turn 2: 9 of 9
+    repair replies resent it unchanged); the failure names it, the code is what to fix."""
+    wrong = whole({"pkg/calc.py": "def double(x):\n    return x + 3\n"})
+    also_wrong = whole({"pkg/calc.py": "def double(x):\n    return x * x\n"})
+    session, model = make_session(root, [wrong, also_wrong, GOOD], team="coder", candidates=1, max_repairs=1)
+
+    events = run(session, "Add double(x) in pkg/calc.py: `double(3)` gives `6`, and double(0.5) should return 1.0.")
+
+    assert ended(events).tests == "4 passed"
+    told = model.asked[-1][-1]["content"]
+    shown = told.split("# Current content of the files you edited", 1)[1]
+    assert "pkg/calc.py" in shown and "return x + 3" in shown
+    assert "def test_request_example_double_2" not in shown and "tests/test_turn1_examples.py" in told
+
+
 def test_a_first_reply_that_adds_its_test_to_an_earlier_examples_file_loses_that_edit(root: Path) -> None:
     # textkit, turn 2: the model copied turn 1's examples file and added a test of its own to it
     session, _ = make_session(root, [GOOD], team="coder", candidates=1)

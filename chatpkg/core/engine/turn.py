@@ -521,7 +521,10 @@ class TurnRun:
             used, budget = self.test_repairs, self.s.settings.max_repairs
         self.round += 1
         yield self.s.emit(RepairRound(self.turn, self.round, cause, used, budget))
-        current = {p: (self.s.workspace.root / p).read_text(encoding="utf-8") for p in sorted(self.edited)}
+        # chatpkg's checks from the request's examples are not the model's to resend: shown as "files you
+        # edited", the model copied them back instead of fixing the code (units turn 2, 9 of 9 rounds)
+        shown = sorted(p for p in self.edited if not checks.is_examples(p))
+        current = {p: (self.s.workspace.root / p).read_text(encoding="utf-8") for p in shown}
         self.messages += [
             {"role": "assistant", "content": reply},
             {"role": "user", "content": repair_message(problem, current, self.s.workspace.text_files(), self.text)},
