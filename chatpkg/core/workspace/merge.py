@@ -29,7 +29,7 @@ __all__ = ["InvalidMergeBlock", "bound_names", "is_python_path", "merge_python",
 _IMPORTS = ("future", "import")
 _DEFS = ("def", "class")
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
+PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
 _ELISION = re.compile(
     r"^\s*#.*?(?:\.\.\.|…|\b(?:unchanged|omitted|as before|existing (?:code|functions?|methods?|definitions?)"
     r"|rest of (?:the )?(?:file|code|module|class))\b)",
@@ -235,7 +235,7 @@ def top_level_names(source: str) -> set[str]:
     """Names of the module's top-level functions and classes (line by line if it does not parse)."""
     try:
         tree = ast.parse(source)
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return set(_DEF_LINE.findall(source))
     return {s.name for s in tree.body if isinstance(s, (*_FUNCS, ast.ClassDef))}
 
@@ -255,7 +255,7 @@ def bound_names(source: str) -> set[str]:
     """Every name the module binds when it runs: defs, classes, imports, assignments."""
     try:
         return _bound(ast.parse(source).body)
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         pass
     names = set(_DEF_LINE.findall(source)) | set(_ASSIGN_LINE.findall(source))
     for clause in _IMPORT_LINE.findall(source):
@@ -464,7 +464,7 @@ def _merge_class(old: _Chunk, new: _Chunk, depth: int) -> list[str] | None:
         new_chunks = _prepare(_chunks("\n".join(new_parts[2]))[0])
         text = "\n".join(_merge(old_chunks, tail, new_chunks, depth + 1)).rstrip()
         skip = _string_lines(ast.parse(text))
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return None
     body = [
         line if n in skip else (indent + line if line.strip() else "")
@@ -506,7 +506,7 @@ def unwrap_main_guard(code: str) -> str:
     continues with top-level statements, and a guard would run its prints after every later step."""
     try:
         tree = ast.parse(_lf(code))
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return code
     guards = [s for s in tree.body if _is_main(s) and not s.orelse]  # type: ignore[attr-defined]
     if not guards:
@@ -529,11 +529,11 @@ def merge_python(old: str, new: str, *, path: str = "the file") -> str:
         new_chunks, new_tail = _chunks(new)
     except SyntaxError as exc:
         raise _invalid(path, new, exc) from None
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise InvalidMergeBlock(f"The code block for {path} cannot be read as Python ({exc}); send it again.") from None
     try:
         old_chunks, tail = _chunks(_lf(old))
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return _text([old.rstrip(), "", "", new.strip("\n")] if old.strip() else [new])
     if _restates(old_chunks, new_chunks, new):
         carried = _prepare([c for c in old_chunks if c.kind in ("doc", *_IMPORTS)])

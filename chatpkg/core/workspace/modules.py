@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import re
 
+from chatpkg.core.workspace.merge import PARSE_ERRORS
+
 RUN_MODULE = re.compile(r"\bpython3? -m ([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
@@ -51,7 +53,7 @@ def without_self_imports(text: str, path: str) -> str:
     repair rounds, each reply keeping it."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except PARSE_ERRORS:
         return text
     defined = _defined(tree.body)
     own = dotted(path).split(".")
