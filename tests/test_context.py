@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatpkg.core.prompts.context import HistoryItem, build_context, command_hint, layout_hint
+from chatpkg.core.prompts.context import EXAMPLE_CODE, HistoryItem, build_context, command_hint, layout_hint
 from chatpkg.core.runner import TestFailure, TestReport
 from chatpkg.core.workspace.modules import main_module
 
@@ -39,7 +39,7 @@ def test_a_program_session_is_told_where_steps_go_without_a_foreign_example() ->
     system, request = (m["content"] for m in context.messages)
     assert "geometry/shapes.py" not in system and "<path of the file>" in system
     assert "main.py is the program, run as `python main.py`" in request
-    assert "main.py\n```python\nsquares = [n * n for n in range(1, 6)]\n```" in request
+    assert f"main.py\n```python\n{EXAMPLE_CODE}\n```" in request and "[n * n" not in request
     assert "must print" not in request
 
 

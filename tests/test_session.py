@@ -22,6 +22,7 @@ from chatpkg.core.engine.settings import Settings
 from chatpkg.core.engine.store import open_session
 from chatpkg.core.engine.transcript import read_transcript
 from chatpkg.core.models import Message, Model, ModelError, ScriptedModel, Usage
+from chatpkg.core.prompts.context import EXAMPLE_CODE, EXAMPLE_NAME
 from chatpkg.core.prompts.context import EXAMPLE_PATH
 from chatpkg.core.runner import TestReport
 
@@ -309,14 +310,14 @@ def test_a_session_with_a_program_runs_it_after_the_tests(root: Path) -> None:
 
 
 def test_the_program_hints_example_line_is_not_copied_into_the_program(root: Path) -> None:
-    reply = "main.py\n```python\nx = 2\nsquares = [n * n for n in range(1, 6)]\nprint(x)\n```\n"
+    reply = f"main.py\n```python\nx = 2\n{EXAMPLE_CODE}\nprint(x)\n```\n"
     session, _ = make_session(root, [reply, reply.replace("x = 2\n", "")], program="main.py", edit_format="merge")
 
     run(session, "Set x to 2 and print it.")
     assert (root / "main.py").read_text() == "x = 2\nprint(x)\n"
 
-    run(session, "Store the first five squares in `squares` and print x.")
-    assert "squares = [n * n for n in range(1, 6)]" in (root / "main.py").read_text()
+    run(session, f"Store the word in `{EXAMPLE_NAME}` and print x.")
+    assert EXAMPLE_CODE in (root / "main.py").read_text()
 
 
 def test_tokens_counts_what_the_next_turn_sends_also_in_a_program_session(root: Path) -> None:

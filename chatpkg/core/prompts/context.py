@@ -107,9 +107,10 @@ The shape of each edit (placeholders in angle brackets):
 
 FORMATS = {"whole": WHOLE_FORMAT, "diff": DIFF_FORMAT, "merge": MERGE_FORMAT + "\n" + MERGE_EXAMPLE}
 PRINT_STEP = re.compile(r"\bprint", re.I)
-EXAMPLE_NAME = "squares"
-EXAMPLE_STEP = f"Store the first five square numbers in `{EXAMPLE_NAME}`."
-EXAMPLE_CODE = f"{EXAMPLE_NAME} = [n * n for n in range(1, 6)]"
+# A step about a string, not a list: a list of squares was copied for "a list from 1 to f" (MTPB 30, 74, 112)
+EXAMPLE_NAME = "shout"
+EXAMPLE_STEP = f'Store the word "hello" in capital letters in `{EXAMPLE_NAME}`.'
+EXAMPLE_CODE = f'{EXAMPLE_NAME} = "hello".upper()'
 # The summary line of a report (``TestReport.for_model``) that did not pass: failures, errors, a
 # timeout, or pytest ending in another way.
 RED_SUMMARY = re.compile(r"^Test run: (?:.*\b\d+ (?:failed|errors?)\b|timed out|pytest exited with code)")
@@ -223,7 +224,9 @@ def program_hint(program: str, edit_format: str) -> str:
     Measured on MTPB (docs/benchmarks.md): with no example the model wrote command-line
     programs (``sys.argv`` checks) instead of steps; an example that used a name of its
     own (``numbers``) leaked into programs that had none and crashed them. So the example
-    is a step that stands on its own and prints nothing."""
+    is a step that stands on its own and prints nothing, and shares nothing with list arithmetic:
+    ``squares = [n * n for n in range(1, 6)]`` came back as ``[n * n for n in range(1, f + 1)]``
+    for "Create a list from 1 to f", which no exact-line filter catches."""
     hint = (
         f"{program} is the program, run as `python {program}`; each request is its next step. "
         f"Unless the request names another file, make the step in {program}, as top-level statements "
