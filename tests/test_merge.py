@@ -20,6 +20,7 @@ from chatpkg.core.workspace.edits import (
     top_level_names,
 )
 from chatpkg.core.workspace.merge import merge_python
+from chatpkg.core.workspace.modules import dropped_self_imports
 
 F = "```"
 
@@ -248,6 +249,8 @@ def test_a_module_s_import_of_its_own_names_from_itself_is_not_written(tmp_path:
         "import re\nfrom .length import FACTORS as F\n\nFACTORS = {'m': 1.0}\n\n\n"
         "def parse(text):\n    return float(text), 'm'\n")  # an import under another name binds something else
     assert written["units/cli.py"] == "from units.length import parse\n\n\ndef main():\n    return parse('1')\n"
+    told = {e.path: dropped_self_imports(e.content, written[e.path], e.path) for e in parse_edits(reply, edit_format="merge")}
+    assert told == {"units/length.py": ["from units import FACTORS"], "units/cli.py": ["from units.cli import main"]}
 
 
 def test_invalid_merge_block_writes_nothing(tmp_path: Path) -> None:

@@ -236,6 +236,18 @@ def test_a_crash_mid_turn_rolls_the_workspace_back(root: Path) -> None:
     assert read_transcript(session.transcript.path).events[-1].kind == "turn_end"
 
 
+def test_a_modules_import_of_itself_is_left_out_and_the_user_is_told(root: Path) -> None:
+    circular = "from pkg.calc import add\n\n\n" + ADD_SRC
+    session, _ = make_session(root, [whole({"pkg/calc.py": circular, "tests/test_calc.py": ADD_TEST})])
+
+    events = run(session, "Add add(a, b) to pkg/calc.py, with a test.")
+
+    assert (root / "pkg/calc.py").read_text() == ADD_SRC and ended(events).tests == "2 passed"
+    told = [e.message for e in events if isinstance(e, Notice)]
+    assert "Left out `from pkg.calc import add` in pkg/calc.py: the file defines those names itself, so the " \
+           "import was circular." in told
+
+
 def test_a_reply_that_changes_nothing_commits_nothing(root: Path) -> None:
     same = whole({"pkg/__init__.py": '"""pkg."""\n'})
     session, _ = make_session(root, [same], max_format_repairs=0)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatpkg.core.cancel import CancelToken, TurnCancelled
-from chatpkg.core.engine import checks, inherited, verdict
+from chatpkg.core.engine import agreement, checks, inherited, verdict
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.engine.events import (
     FORMAT_CAUSES,
@@ -60,7 +60,8 @@ from chatpkg.core.workspace.edits import (
     parse_edits,
     plan_edits,
 )
-from chatpkg.core.workspace.merge import home_file, top_level_names, unwrap_main_guard
+from chatpkg.core.workspace.merge import home_file, is_python_path, top_level_names, unwrap_main_guard
+from chatpkg.core.workspace.modules import dropped_self_imports
 from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
@@ -71,6 +72,12 @@ def _as_program_step(code: str, request: str) -> str:
     """A step of the session's program as it should be merged: without the hint's example line
     (which a small model copies) and without a ``__main__`` guard (whose prints would come last)."""
     return unwrap_main_guard(without_example(code, request))
+
+
+def _self_imports_left_out(edits: list[FileEdit], written: dict[str, str]) -> list[tuple[str, str]]:
+    """The imports of a file's own names from itself that writing the edits left out (``modules``)."""
+    return [(e.path, line) for e in edits if e.kind in ("whole", "merge") and e.path in written and is_python_path(e.path)
+            for line in dropped_self_imports(e.content, written[e.path], e.path)]
 
 
 def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]], request: str) -> list[FileEdit]:
@@ -160,6 +167,7 @@ class TurnRun:
         self.user_tests = _user_tests(session)  # never changed by a repair or a candidate, test by test
         self.team = Team(self)
         self.judge = verdict.Judge(self)  # the evidence when a repair says a test is wrong
+        self.answer_checked = False  # a program's printed answer was checked by rewrites (agreement.py)
         self.stood: dict[str, str] = {}  # blamed tests the other candidates' code passes, with that evidence
         self.inherited = inherited.Inherited.from_report(session.state.last_report())
         self.left: list[TestFailure] = []  # failing as before the turn, not asked about: reported, not repaired
@@ -246,6 +254,9 @@ class TurnRun:
         red = self._red_for_this_turn(report)
         if red and self.round == first_run and not self.team.tried:
             reply, report = yield from self.team.candidates(reply, report, code_reply)
+            red = self._red_for_this_turn(report)
+        if not red and not self.team.tried and not self.answer_checked and agreement.wanted(self, report):
+            report = yield from agreement.agree(self, report)  # a printed answer checked by two rewrites
             red = self._red_for_this_turn(report)
         if red and self.round > first_run:  # a repair round, with its hint, left them as they were
             report = yield from self._drop_unpassable(report)
@@ -424,6 +435,9 @@ class TurnRun:
             yield self.s.emit(EditsRejected(self.turn, self.round, str(exc)))
             return f"# Your reply could not be applied\n\n{exc}", "format"
         yield from self._record_edits(written, before, candidate)
+        for path, line in _self_imports_left_out(edits, written):
+            yield self.s.emit(Notice(f"Left out `{line}` in {path}: the file defines those names itself, so the "
+                                     "import was circular."))
         for path in sorted({e.path for e in edits if e.cut}):
             self.notes.append(f"the reply was cut off inside {path}: its complete tests were kept")
             yield self.s.emit(Notice(f"The reply was cut off inside {path}; its complete tests were kept."))

@@ -98,6 +98,18 @@ def plain_messages(request: str, path: str, files: dict[str, str], *, code_only:
     return [{"role": "user", "content": "\n\n".join(filter(None, parts))}]
 
 
+def numbered_steps(steps: list[str]) -> str:
+    """A session's requests as one numbered list, each on one line."""
+    return "\n".join(f"{i}. {' '.join(step.split())}" for i, step in enumerate(steps, start=1))
+
+
+def program_messages(steps: list[str], program: str) -> list[Message]:
+    """The whole program asked for plainly, every step at once: no system prompt, no edit format (the
+    printed answer's second rewrite, ``engine/agreement.py``)."""
+    return [{"role": "user", "content": f"Write a Python program, `{program}`, that does these steps in this "
+             f"order:\n{numbered_steps(steps)}\n\nReply with the complete content of `{program}` in one ```python code block."}]
+
+
 def first_code_block(reply: str) -> str | None:
     """The text of a reply's first fenced block (untagged or tagged python), up to its end or the
     reply's; None without one. A plain reply's code (``plain_edit``, the ``--raw`` bench arm)."""

@@ -56,18 +56,34 @@ def without_self_imports(text: str, path: str) -> str:
     except PARSE_ERRORS:
         return text
     defined = _defined(tree.body)
-    own = dotted(path).split(".")
-    package = own if path.endswith("__init__.py") else own[:-1]
-    homes = {".".join(own[:i]) for i in range(1, len(own) + 1)}
-    drop = [node for node in tree.body if isinstance(node, ast.ImportFrom)
-            and _absolute(node, package) in homes
-            and all(a.name in defined and a.asname in (None, a.name) for a in node.names)]
+    drop = [node for node in _own_imports(tree, path)
+            if all(a.name in defined and a.asname in (None, a.name) for a in node.names)]
     if not drop:
         return text
     lines = text.split("\n")
     for node in reversed(drop):
         del lines[node.lineno - 1:node.end_lineno]
     return "\n".join(lines).lstrip("\n")
+
+
+def dropped_self_imports(block: str, written: str, path: str) -> list[str]:
+    """The imports from its own module or a package above it that a reply's ``block`` for ``path`` holds
+    and the file as written does not: what ``without_self_imports`` took out, for the user to be told."""
+    try:
+        tree = ast.parse(block)
+    except PARSE_ERRORS:
+        return []
+    kept = {line.strip() for line in written.splitlines()}
+    found = (ast.get_source_segment(block, node) or "" for node in _own_imports(tree, path))
+    return [line for line in found if line and line.strip() not in kept]
+
+
+def _own_imports(tree: ast.Module, path: str) -> list[ast.ImportFrom]:
+    """The top-level ``from`` imports of a module's own name, or of a package above it."""
+    own = dotted(path).split(".")
+    package = own if path.endswith("__init__.py") else own[:-1]
+    homes = {".".join(own[:i]) for i in range(1, len(own) + 1)}
+    return [node for node in tree.body if isinstance(node, ast.ImportFrom) and _absolute(node, package) in homes]
 
 
 def _defined(body: list[ast.stmt]) -> set[str]:

@@ -1,0 +1,90 @@
+"""A program's printed answer checked by two rewrites of the whole program (engine/agreement.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import make_session, run
+
+from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ModelRequest, TurnEnded
+from chatpkg.core.engine.replay import replay_exact
+
+
+def block(code: str) -> str:
+    return f"main.py\n```python\n{code}```\n"
+
+
+FIRST = block("numbers = [1, 2, 3]\n")
+STEP = "Print the sum of the squares of numbers."
+WRONG = block("print(sum(numbers) ** 2)\n")  # the step misread: 36
+RIGHT = block("numbers = [1, 2, 3]\nprint(sum(n * n for n in numbers))\n")  # 14
+ALSO_RIGHT = "Here it is:\n\n```python\nnumbers = [1, 2, 3]\nprint(sum([n ** 2 for n in numbers]))\n```\n"
+
+
+def program_session(root: Path, replies: list[str], **settings: object):  # type: ignore[no-untyped-def]
+    options = {"program": "main.py", "edit_format": "merge", "candidates": 2, **settings}
+    session, model = make_session(root, [FIRST, *replies], **options)
+    run(session, "Write the program in main.py. Set numbers to the list [1, 2, 3].")
+    return session, model
+
+
+def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
+    return next(e for e in events if isinstance(e, TurnEnded))
+
+
+def test_two_rewrites_that_agree_outvote_the_step_by_step_program(root: Path) -> None:
+    session, model = program_session(root, [WRONG, RIGHT, ALSO_RIGHT])
+
+    events = run(session, STEP)
+
+    assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\nprint(sum(n * n for n in numbers))\n"
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert (chosen.candidate, chosen.tried) == (1, 3) and "both rewrites printed the same" in chosen.why
+    assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+    whole, plain = model.asked[2], model.asked[3]
+    assert "1. Write the program in main.py. Set numbers to the list [1, 2, 3].\n2. " + STEP in whole[-1]["content"]
+    assert len(plain) == 1 and "Write a Python program, `main.py`" in plain[0]["content"]
+    assert [e.plain for e in events if isinstance(e, ModelRequest)] == [False, False, True]
+    assert any("went on with rewrite 1" in n for n in ended(events).notes)
+
+
+def test_a_rewrite_that_prints_the_same_confirms_the_program_and_the_second_is_not_asked(root: Path) -> None:
+    session, model = program_session(root, [block("print(sum(n * n for n in numbers))\n"), RIGHT])
+
+    events = run(session, STEP)
+
+    assert len(model.asked) == 3  # the first turn, the step, one rewrite
+    assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\n\nprint(sum(n * n for n in numbers))\n"
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 0
+
+
+def test_rewrites_that_disagree_or_crash_leave_the_step_by_step_program(root: Path) -> None:
+    crash = block("print(sum(n * n for n in nums))\n")
+    session, _ = program_session(root, [WRONG, RIGHT, crash])
+
+    events = run(session, STEP)
+
+    assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\n\nprint(sum(numbers) ** 2)\n"
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 0 and chosen.why.startswith("no two programs printed the same")
+    tried = {e.candidate: e.failed for e in events if isinstance(e, CandidateTried)}
+    assert tried[1] == [] and tried[2] == ["main.py"]  # the crash is the program's failure
+    assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+
+
+def test_only_a_printing_step_after_others_with_candidates_is_cross_checked(root: Path) -> None:
+    session, model = program_session(root, [block("total = sum(numbers)\n"), WRONG], candidates=2)
+    run(session, "Store the sum of numbers in total.")  # prints nothing
+    assert len(model.asked) == 2
+    session.change_settings({"candidates": 0}, "test")
+    run(session, STEP)  # no candidates: the team does not sample
+    assert len(model.asked) == 3
+
+
+def test_a_session_whose_answer_was_cross_checked_replays_verified(root: Path, tmp_path: Path) -> None:
+    session, _ = program_session(root, [WRONG, RIGHT, ALSO_RIGHT])
+    run(session, STEP)
+
+    checks = list(replay_exact(session.transcript.path, tmp_path / "replayed"))
+
+    assert checks and all(c.ok for c in checks), [c.problems for c in checks]
