@@ -7,6 +7,7 @@ from pathlib import Path
 from helpers import make_session, run
 
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ModelRequest, TurnEnded
+from chatpkg.core.engine.render import describe_event
 from chatpkg.core.engine.replay import replay_exact
 
 
@@ -44,7 +45,9 @@ def test_two_rewrites_that_agree_outvote_the_step_by_step_program(root: Path) ->
     whole, plain = model.asked[2], model.asked[3]
     assert "1. Write the program in main.py. Set numbers to the list [1, 2, 3].\n2. " + STEP in whole[-1]["content"]
     assert len(plain) == 1 and "Write a Python program, `main.py`" in plain[0]["content"]
-    assert [e.plain for e in events if isinstance(e, ModelRequest)] == [False, False, True]
+    requests = [e for e in events if isinstance(e, ModelRequest)]
+    assert [(e.role, e.plain) for e in requests] == [("coder", False), ("rewriter", False), ("rewriter", True)]
+    assert (describe_event(requests[2]) or "").strip() == "rewrite 2: the whole program again, asked plainly, to check what it prints"
     assert any("went on with rewrite 1" in n for n in ended(events).notes)
 
 

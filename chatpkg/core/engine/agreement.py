@@ -32,6 +32,8 @@ from chatpkg.core.workspace.merge import unwrap_main_guard
 if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
 
+ROLE = "rewriter"  # the requests' role in the transcript: the coder, asked for the whole program again
+
 
 def steps_request(steps: list[str]) -> str:
     """Every step of the session so far, as one request for the whole program."""
@@ -57,9 +59,9 @@ def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
     yield run.s.emit(CandidateTried(run.turn, 0, sorted(report.passed_ids), []))
     for index in (1, 2):  # chatpkg's request, then the plain one
         messages = _chatpkg_messages(run, steps) if index == 1 else program_messages(steps, program)
-        yield run._request_event(count_message_tokens(messages), role="coder", candidate=index,
+        yield run._request_event(count_message_tokens(messages), role=ROLE, candidate=index,
                                  messages=len(messages), plain=index == 2)
-        reply = yield from run._ask(messages, candidate=index)
+        reply = yield from run._ask(messages, role=ROLE, candidate=index)
         outputs[index], texts[index] = yield from _try(run, program, first_code_block(reply), index)
         if index == 1 and outputs[1] == outputs[0]:
             break

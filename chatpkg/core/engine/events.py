@@ -131,7 +131,7 @@ class ModelRequest(Event):
     budget: int
     messages: int
     dropped_history: int = 0
-    role: str = "coder"  # who is asked: "coder", "tester" or "analyst"
+    role: str = "coder"  # who is asked: "coder", "tester", "analyst" or "rewriter" (engine/agreement.py)
     candidate: int = 0  # 0: the first (greedy) reply; 1..k: sampled candidates
     plain: bool = False  # asked plainly: the request and one file, no system prompt, greedy (team.py)
 

@@ -74,6 +74,9 @@ def _describe(event: Event) -> str | None:
     if isinstance(event, TurnRedone):
         return f"redid turn {event.turn}: at {event.to_commit[:7]}"
     if isinstance(event, ModelRequest):
+        if event.role == "rewriter":
+            how = "asked plainly" if event.plain else "one request with every step"
+            return f"rewrite {event.candidate}: the whole program again, {how}, to check what it prints"
         if event.role != "coder":
             return ROLE_STEPS.get(event.role, event.role)
         if event.plain:
