@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, EditsPending, Event
+from chatpkg.core.engine.team import failed_ids
 from chatpkg.core.models import Message
 from chatpkg.core.prompts.context import PRINT_STEP, build_context, without_example
 from chatpkg.core.prompts.roles import first_code_block, numbered_steps, program_messages
@@ -69,7 +70,7 @@ def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
     yield run.s.emit(CandidateChosen(run.turn, chosen, len(outputs), why))
     run.notes.append(f"checked the printed answer against {len(outputs) - 1} rewrite(s) of the whole program; "
                      f"went on with {'the step-by-step program' if chosen == 0 else f'rewrite {chosen}'}: {why}")
-    yield from _write(run, program, texts[chosen])
+    yield from _write(run, program, texts[chosen], chosen)
     return (yield from run._test(candidate=chosen))
 
 
@@ -89,19 +90,19 @@ def _try(run: TurnRun, program: str, code: str | None, index: int) -> Iterator[E
         return None, ""
     # cleaned as a step's code is: without the hint's example line and a __main__ guard
     text = unwrap_main_guard(without_example(code if code.endswith("\n") else code + "\n", run.text))
-    yield from _write(run, program, text)
+    yield from _write(run, program, text, index)
     report = yield from run._test(candidate=index)
-    failed = [f.test_id for f in report.failures] or ([report.summary()] if not report.ok else [])
-    yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), failed))
+    yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), failed_ids(report)))
     return (report.program_output if report.ok and report.program_ran else None), text
 
 
-def _write(run: TurnRun, program: str, text: str) -> Iterator[Event]:
+def _write(run: TurnRun, program: str, text: str, index: int) -> Iterator[Event]:
+    """``text`` as the whole program, recorded as candidate ``index``'s edit."""
     root = run.s.workspace.root
     edits = [FileEdit(program, "whole", text)]
     before = current_files(root, edits)
     yield run.s.emit(EditsPending(run.turn, run.round, [program]))
-    yield from run._record_edits(apply_edits(root, edits), before, 0)
+    yield from run._record_edits(apply_edits(root, edits), before, index)
 
 
 def _choose(outputs: dict[int, str | None]) -> tuple[int, str]:

@@ -211,7 +211,7 @@ class Team:
         asks = asks_for_tests(run.text)
         tried = [self._tried(0, code_reply or reply, report)]
         tests = {0: self._own_tests()}
-        yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), _failed(report)))
+        yield run.s.emit(CandidateTried(run.turn, 0, sorted(tried[0].passed), failed_ids(report)))
         for index in range(1, extra + 1):
             outcome = yield from self._sample(index)
             tried.append(outcome)
@@ -268,7 +268,7 @@ class Team:
             yield run.s.emit(CandidateTried(run.turn, index, [], ["(its edits could not be applied)"]))
             return Tried(index, reply, frozenset(), 0, applied=False)
         report = yield from run._test(candidate=index)
-        yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), _failed(report)))
+        yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), failed_ids(report)))
         return self._tried(index, reply, report)
 
     def _plain_target(self) -> tuple[str, dict[str, str]] | None:
@@ -337,7 +337,8 @@ class Team:
         yield from run._apply(chosen.reply, candidate=chosen.index)
 
 
-def _failed(report: TestReport) -> list[str]:
+def failed_ids(report: TestReport) -> list[str]:
+    """A candidate's failures for its ``candidate`` event: the failing tests, or the run's summary."""
     return [f.test_id for f in report.failures] or ([f"{report.summary()}"] if not report.ok else [])
 
 
