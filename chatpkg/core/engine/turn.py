@@ -76,8 +76,8 @@ def _as_program_step(code: str, request: str) -> str:
 
 def _self_imports_left_out(edits: list[FileEdit], written: dict[str, str]) -> list[tuple[str, str]]:
     """The imports of a file's own names from itself that writing the edits left out (``modules``)."""
-    return [(e.path, line) for e in edits if e.kind in ("whole", "merge") and e.path in written and is_python_path(e.path)
-            for line in dropped_self_imports(e.content, written[e.path], e.path)]
+    whole = [e for e in edits if e.kind in ("whole", "merge") and e.path in written and is_python_path(e.path)]
+    return [(e.path, line) for e in whole for line in dropped_self_imports(e.content, written[e.path], e.path)]
 
 
 def _off_the_example(edits: list[FileEdit], files: Callable[[], dict[str, str]], request: str) -> list[FileEdit]:
