@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from chatpkg.core.engine.events import CandidateChosen, CandidateTried, EditsPending, Event
+from chatpkg.core.engine.events import CandidateChosen, CandidateTried, Event
 from chatpkg.core.engine.team import failed_ids
 from chatpkg.core.models import Message
-from chatpkg.core.prompts.context import PRINT_STEP, build_context, without_example
+from chatpkg.core.prompts.context import PRINT_STEP, as_program_step, build_context
 from chatpkg.core.prompts.roles import first_code_block, numbered_steps, program_messages
 from chatpkg.core.runner import TestReport
 from chatpkg.core.tokens import count_message_tokens
-from chatpkg.core.workspace.edits import FileEdit, apply_edits, current_files
-from chatpkg.core.workspace.merge import unwrap_main_guard
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
@@ -46,8 +44,9 @@ def wanted(run: TurnRun, report: TestReport) -> bool:
     step that prints, after earlier steps (a first step asked alone is its own rewrite), and a program
     that ran and printed."""
     settings = run.s.settings
+    printed = report.ok and report.program_ran and bool(report.program_output.strip())
     return (bool(settings.program) and settings.candidates > 0 and PRINT_STEP.search(run.text) is not None
-            and bool(run.s.state.history()) and report.ok and report.program_ran and bool(report.program_output.strip()))
+            and bool(run.s.state.history()) and printed)
 
 
 def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
@@ -59,7 +58,7 @@ def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
     outputs: dict[int, str | None] = {0: report.program_output}
     yield run.s.emit(CandidateTried(run.turn, 0, sorted(report.passed_ids), []))
     for index in (1, 2):  # chatpkg's request, then the plain one
-        messages = _chatpkg_messages(run, steps) if index == 1 else program_messages(steps, program)
+        messages = _chatpkg_messages(run, steps, program) if index == 1 else program_messages(steps, program)
         yield run._request_event(count_message_tokens(messages), role=ROLE, candidate=index,
                                  messages=len(messages), plain=index == 2)
         reply = yield from run._ask(messages, role=ROLE, candidate=index)
@@ -70,16 +69,15 @@ def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
     yield run.s.emit(CandidateChosen(run.turn, chosen, len(outputs), why))
     run.notes.append(f"checked the printed answer against {len(outputs) - 1} rewrite(s) of the whole program; "
                      f"went on with {'the step-by-step program' if chosen == 0 else f'rewrite {chosen}'}: {why}")
-    yield from _write(run, program, texts[chosen], chosen)
+    yield from run._write_whole(program, texts[chosen], chosen)
     return (yield from run._test(candidate=chosen))
 
 
-def _chatpkg_messages(run: TurnRun, steps: list[str]) -> list[Message]:
+def _chatpkg_messages(run: TurnRun, steps: list[str], program: str) -> list[Message]:
     """chatpkg's own request for the whole program: the steps as one request, the program empty."""
-    settings = run.s.settings
-    files = {**run.s.workspace.text_files(), settings.program or "": ""}
-    return build_context(steps_request(steps), files, [], last_tests=None, edit_format=settings.edit_format,
-                         budget=run.s.budget, program=settings.program).messages
+    files = {**run.s.workspace.text_files(), program: ""}
+    return build_context(steps_request(steps), files, [], last_tests=None, edit_format=run.s.settings.edit_format,
+                         budget=run.s.budget, program=program).messages
 
 
 def _try(run: TurnRun, program: str, code: str | None, index: int) -> Iterator[Event]:
@@ -88,21 +86,11 @@ def _try(run: TurnRun, program: str, code: str | None, index: int) -> Iterator[E
     if code is None or not code.strip():
         yield run.s.emit(CandidateTried(run.turn, index, [], ["(no code block)"]))
         return None, ""
-    # cleaned as a step's code is: without the hint's example line and a __main__ guard
-    text = unwrap_main_guard(without_example(code if code.endswith("\n") else code + "\n", run.text))
-    yield from _write(run, program, text, index)
+    text = as_program_step(code if code.endswith("\n") else code + "\n", run.text)  # cleaned as a step is
+    yield from run._write_whole(program, text, index)
     report = yield from run._test(candidate=index)
     yield run.s.emit(CandidateTried(run.turn, index, sorted(report.passed_ids), failed_ids(report)))
     return (report.program_output if report.ok and report.program_ran else None), text
-
-
-def _write(run: TurnRun, program: str, text: str, index: int) -> Iterator[Event]:
-    """``text`` as the whole program, recorded as candidate ``index``'s edit."""
-    root = run.s.workspace.root
-    edits = [FileEdit(program, "whole", text)]
-    before = current_files(root, edits)
-    yield run.s.emit(EditsPending(run.turn, run.round, [program]))
-    yield from run._record_edits(apply_edits(root, edits), before, index)
 
 
 def _choose(outputs: dict[int, str | None]) -> tuple[int, str]:

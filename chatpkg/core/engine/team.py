@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatpkg.core.engine import checks, crosscheck, interface
-from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, EditsPending, Event, Notice
+from chatpkg.core.engine.events import CandidateChosen, CandidateTried, ChecksWritten, Event, Notice
 from chatpkg.core.engine.examples import as_tests, examples, stated_in
 from chatpkg.core.prompts.repair import asks_for_tests
 from chatpkg.core.prompts.roles import (
@@ -32,7 +32,7 @@ from chatpkg.core.prompts.roles import (
 from chatpkg.core.runner import TestReport
 from chatpkg.core.runner.report import is_test_path
 from chatpkg.core.tokens import count_message_tokens
-from chatpkg.core.workspace.edits import EditError, FileEdit, apply_edits, current_files, parse_edits
+from chatpkg.core.workspace.edits import EditError, parse_edits
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.turn import TurnRun
@@ -183,12 +183,7 @@ class Team:
 
     def _write(self, path: str, vetted: checks.Vetted) -> Iterator[Event]:
         run = self.run
-        root = run.s.workspace.root
-        edits = [FileEdit(path, "whole", vetted.source)]
-        before = current_files(root, edits)
-        yield run.s.emit(EditsPending(run.turn, run.round, [path]))
-        written = apply_edits(root, edits)
-        yield from run._record_edits(written, before, 0)
+        yield from run._write_whole(path, vetted.source)
         yield run.s.emit(ChecksWritten(run.turn, path, list(vetted.tests), vetted.rejected))
 
     # --- candidates --------------------------------------------------------------------

@@ -38,7 +38,7 @@ from chatpkg.core.engine.events import (
 )
 from chatpkg.core.engine.team import CANDIDATE_TEMPERATURE, Team
 from chatpkg.core.models import Message, Model, ModelError, Usage
-from chatpkg.core.prompts.context import EXAMPLE_PATH, without_example
+from chatpkg.core.prompts.context import EXAMPLE_PATH, as_program_step
 from chatpkg.core.prompts.repair import (
     asks_for_tests,
     blamed_test_message,
@@ -60,18 +60,12 @@ from chatpkg.core.workspace.edits import (
     parse_edits,
     plan_edits,
 )
-from chatpkg.core.workspace.merge import home_file, is_python_path, top_level_names, unwrap_main_guard
+from chatpkg.core.workspace.merge import home_file, is_python_path, top_level_names
 from chatpkg.core.workspace.modules import dropped_self_imports
 from chatpkg.core.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
     from chatpkg.core.engine.session import Session
-
-
-def _as_program_step(code: str, request: str) -> str:
-    """A step of the session's program as it should be merged: without the hint's example line
-    (which a small model copies) and without a ``__main__`` guard (whose prints would come last)."""
-    return unwrap_main_guard(without_example(code, request))
 
 
 def _self_imports_left_out(edits: list[FileEdit], written: dict[str, str]) -> list[tuple[str, str]]:
@@ -408,7 +402,7 @@ class TurnRun:
                             home=lambda code: home_file(files(), code))
         edits = _off_the_example(edits, files, self.text)
         if settings.program:
-            edits = [replace(e, content=_as_program_step(e.content, self.text)) if e.path == settings.program
+            edits = [replace(e, content=as_program_step(e.content, self.text)) if e.path == settings.program
                      else e for e in edits]
         return edits
 
@@ -448,6 +442,14 @@ class TurnRun:
                 return blamed_test_message(self.text, self.report, self.stood), "tests"
             return NOTHING_CHANGED, "unchanged"
         return None, ""
+
+    def _write_whole(self, path: str, text: str, candidate: int = 0) -> Iterator[Event]:
+        """``text`` as the whole of ``path``, written by chatpkg (checks, a rewrite) and recorded as an edit."""
+        root = self.s.workspace.root
+        edits = [FileEdit(path, "whole", text)]
+        before = current_files(root, edits)
+        yield self.s.emit(EditsPending(self.turn, self.round, [path]))
+        yield from self._record_edits(apply_edits(root, edits), before, candidate)
 
     def _record_edits(self, written: dict[str, str], before: dict[str, bytes | None], candidate: int) -> Iterator[Event]:
         self.edited.update(written)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from chatpkg.core.models import Message
 from chatpkg.core.tokens import count_message_tokens, count_tokens
+from chatpkg.core.workspace.merge import unwrap_main_guard
 from chatpkg.core.workspace.modules import RUN_MODULE, package_main
 
 ROLE = """\
@@ -246,6 +247,12 @@ def without_example(code: str, request: str) -> str:
     if EXAMPLE_NAME in request:
         return code
     return "".join(line for line in code.splitlines(keepends=True) if line.strip() != EXAMPLE_CODE)
+
+
+def as_program_step(code: str, request: str) -> str:
+    """A step of the session's program as it should be merged: without the hint's example line
+    (which a small model copies) and without a ``__main__`` guard (whose prints would come last)."""
+    return unwrap_main_guard(without_example(code, request))
 
 
 def tests_failed(last_tests: str | None) -> bool:
