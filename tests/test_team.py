@@ -428,12 +428,36 @@ def test_examples_stated_on_one_line_become_checks() -> None:
     doc = (
         'def fly(q, w):\n    """Whether q flies.\n\n    Example:\n    fly([1, 2], 5) ➞ False\n'
         "    fly([3], 5) should return True.\n    fly(q, w) => True when q is balanced\n"
-        '    fly([1], 1) = 3 is a definition, not an example\n    >>> round(fly([2], 2), 1)  # a comment\n    1.0\n    """\n'
+        '    fly([1], 1) = 3 is not a literal result\n    >>> round(fly([2], 2), 1)  # a comment\n    1.0\n'
+        '    >>> fly([4], 4) == True\n    fly([5], 1) # => false\n    fly([6], 9) = True\n    """\n'
     )
     found = [(e.expr, e.want) for e in examples({"pkg/air.py": doc})]
 
-    assert found == [("round(fly([2], 2), 1)", "1.0"), ("fly([1, 2], 5)", "False"), ("fly([3], 5)", "True")]
+    assert found == [("round(fly([2], 2), 1)", "1.0"), ("fly([1, 2], 5)", "False"), ("fly([3], 5)", "True"),
+                     ("fly([4], 4)", "True"), ("fly([5], 1)", "False"), ("fly([6], 9)", "True")]
     assert "assert round(fly([2], 2), 1) == pytest.approx(1.0)" in as_tests(examples({"pkg/air.py": doc}))
+
+
+def test_a_recurrences_equals_signs_are_not_results() -> None:
+    """HumanEval/130 defines ``tri`` by ``tri(n) = 1 + n / 2`` and then writes ``tri(4) = 3``, where the
+    function returns a list: with such a definition in the docstring a lone ``=`` states no result."""
+    doc = ('def tri(n):\n    """The sequence.\n\n    tri(1) = 3\n    tri(n) = 1 + n / 2, if n is even.\n'
+           '    tri(4) = 3\n    >>> tri(3)\n    [1, 3, 2, 8]\n    """\n')
+    assert [(e.expr, e.want) for e in examples({"seq.py": doc})] == [("tri(3)", "[1, 3, 2, 8]")]
+
+
+def test_examples_that_name_their_inputs_become_checks_in_the_parameters_order() -> None:
+    doc = ('def cut(s, c):\n    """Delete c from s.\n\n    For c = "b", s = "abc" the result should be (\'ac\', False)\n'
+           '    For s = "x", the sum of digits will be 1 the output should be "x".\n'
+           '    Example 1:\n        Input: s = "aa", c = "a"\n        Output: (\'\', True)  # all gone\n'
+           '    Example 2:\n        Input:\n            s : "ab"\n            c : "b"\n        Output: (\'a\', True)\n'
+           '    Example 3:\n        Input: s = "ab", k = 1\n        Output: 5\n    """\n')
+    found = [(e.expr, e.want) for e in examples({"cut.py": doc})]
+
+    assert found == [("cut('abc', 'b')", "('ac', False)"), ("cut('aa', 'a')", "('', True)"),
+                     ("cut('ab', 'b')", "('a', True)")]  # s alone names too few; k is not a parameter
+    one = 'def pluck(arr):\n    """Pick.\n\n    Input: [4,2,3]\n    Output: [2, 1]\n    """\n'
+    assert [(e.expr, e.want) for e in examples({"p.py": one})] == [("pluck([4,2,3])", "[2, 1]")]
 
 
 def test_calls_the_request_states_become_checks_of_the_functions_the_code_defines(root: Path) -> None:

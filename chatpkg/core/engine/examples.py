@@ -7,10 +7,17 @@ writing an example are read:
 
 - a doctest, ``>>> f(3)`` and ``6`` on the next line;
 - a stated call and its result on one line: ``f(3) == 6``, ``f(3) -> 6``,
-  ``f(3) => 6``, ``f(3) ➞ 6``, ``f(3) returns 6``, ``f(3) should return 6.``;
-  here every argument must be a literal, so prose such as ``is_happy(a) =>
-  False`` is not mistaken for code, and a lone ``=`` does not count: it states
-  a definition (``tri(1) = 3``) more often than an example.
+  ``f(3) => 6``, ``f(3) ➞ 6``, ``f(3) returns 6``, ``f(3) should return 6.``,
+  ``f(3) # => 6``, and a doctest line that is such a comparison itself
+  (``>>> f(3) == 6`` with no output line); here every argument must be a
+  literal, so prose such as ``is_happy(a) => False`` is not mistaken for code.
+  A lone ``=`` (``f(3) = 6``) counts in a docstring unless the docstring also
+  defines the function by ``=`` over a variable (``tri(n) = 1 + n / 2``): its
+  ``tri(1) = 3`` is then a line of the recurrence, not a result;
+- the inputs named and the result stated: ``For lst = [1, 2] the output should
+  be 5``, and ``Input: arr = [4, 2], k = 1`` (or ``grid : [[1]]`` lines, or
+  one bare literal for a one-argument function) followed by ``Output: [4]``;
+  the names must be the function's parameters, every one of them.
 
 The request is read for stated calls of the functions the turn's code
 defines (``calculate("2^3^2")`` gives ``512.0``), and for the inputs it says
@@ -33,8 +40,16 @@ from chatpkg.core.engine.interface import stated_names
 from chatpkg.core.workspace.modules import dotted
 
 EXAMPLE = re.compile(r"^\s*>>> (?P<expr>.+)\n\s*(?P<want>(?!>>>)\S.*)$", re.M)
-# What may stand between a stated call and its result (longest first, so "==>" is not read as "==").
-STATED = re.compile(r"`*\s*(?:==>|==|=>|->|→|➞|#\s*returns\b|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
+# What may stand between a stated call and its result (longest first, so "==>" is not read as "=="),
+# after a comment's "#" or not (``file_name_check("a.txt") # => 'Yes'``).
+STATED = re.compile(r"`*\s*(?:#\s*)?(?:==>|==|=>|->|→|➞|should\s+return\b|returns\b|gives\b|is\b)\s*(?P<want>.+)$")
+EQUALS = re.compile(r"`*\s*=(?![=>])\s*(?P<want>.+)$", re.M)  # a lone "=", read in docstrings only
+# "For lst = [1, 2] the output should be 5"; "For s = "ab", c = "b", the result should be ('a', False)".
+FOR_STATED = re.compile(r"\bFor\s+(?P<inputs>\w+\s*=.+?),?\s+the\s+(?:output|result)\s+(?:should|will)\s+be\s+"
+                        r"(?P<want>.+)$", re.I)
+# "Input: arr = [4, 2], k = 1" (or "grid : [[1]]" lines, or one bare literal) and "Output: [4]" below it.
+IN_OUT = re.compile(r"^[ \t]*Input\s*:(?P<inputs>(?:(?!\bInput\s*:|\bOutput\s*:).)*)^[ \t]*Output\s*:[ \t]*"
+                    r"(?P<want>[^\n]+)", re.M | re.S)
 # A quoted input not inside a call's parentheses (the call is read by _stated)
 BARE_INPUT = re.compile(r"""(?<![\w(,=])\s*`?(?P<arg>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 QUOTED = r"""`?(?:"[^"\n]*"|'[^'\n]*')`?"""
@@ -127,10 +142,78 @@ def _of(module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Examp
         expr, want = _code(match["expr"]), match["want"].strip()
         if expr and _literal(want) and _calls(expr, node.name):
             found.append(Example(module, node.name, expr, want))
-    for line in doc.splitlines():
-        if not line.lstrip().startswith(">>>"):
-            found += [Example(module, node.name, expr, want) for expr, want in _stated(line, node.name)]
+    equals = not _recurrence(doc, node.name)
+    lines = doc.splitlines()
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith(">>>"):  # a doctest line that is a comparison itself, with no output below it
+            below = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            stated = [] if _literal(below) else _stated(text.removeprefix(">>>"), node.name)
+        else:
+            stated = _stated(line, node.name, equals=equals) + _for_stated(line, node)
+        found += [Example(module, node.name, expr, want) for expr, want in stated]
+    found += [Example(module, node.name, expr, want) for expr, want in _input_output(doc, node)]
     return found
+
+
+def _recurrence(doc: str, name: str) -> bool:
+    """Whether the docstring defines the function by ``=`` over a variable (``tri(n) = 1 + n / 2``): its
+    lines with a lone ``=`` are then steps of the definition (``tri(4) = 3`` where ``tri(4)`` returns a
+    list, HumanEval/130), not results."""
+    for start in (m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\(", doc)):
+        end = _closing(doc, start + len(name))
+        if end is not None and EQUALS.match(doc, end) and not _literal_call(doc[start:end]):
+            return True
+    return False
+
+
+def _for_stated(line: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str]]:
+    """``For lst = [1, 2] the output should be 5``: the call with those inputs, and the result."""
+    match = FOR_STATED.search(line)
+    call = _named_call(node, match["inputs"]) if match else None
+    want = _result(match["want"]) if match else None
+    return [(call, want)] if call and want is not None else []
+
+
+def _input_output(doc: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str]]:
+    """``Input: arr = [4, 2], k = 1`` then ``Output: [4]``: the call with those inputs, and the result (a
+    comment after it left out). Inputs as ``name : value`` lines are read as ``name = value``; one bare
+    literal is the argument of a function that takes one."""
+    found = []
+    for match in IN_OUT.finditer(doc):
+        lines = [re.sub(r"^(\w+)\s*:\s*", r"\1 = ", text.strip()) for text in match["inputs"].splitlines()]
+        inputs = ", ".join(text for text in lines if text)
+        params = _parameters(node)
+        call = _named_call(node, inputs)
+        if call is None and len(params) == 1 and _literal(inputs):
+            call = f"{node.name}({inputs})"
+        want = _result(re.sub(r"\s+#.*$", "", match["want"]))
+        if call and want is not None:
+            found.append((call, want))
+    return found
+
+
+def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [a.arg for a in [*node.args.posonlyargs, *node.args.args] if a.arg not in ("self", "cls")]
+
+
+def _named_call(node: ast.FunctionDef | ast.AsyncFunctionDef, inputs: str) -> str | None:
+    """The call that gives the function the inputs named (``s = "ab", c = "b"``), its parameters in their
+    order; None unless every parameter is named once with a literal and nothing else is. Prose after the
+    inputs (``N = 1000, the sum of digits will be 1``) is cut at a comma."""
+    parts = inputs.split(",")
+    for count in range(len(parts), 0, -1):
+        try:
+            call = ast.parse(f"f({','.join(parts[:count])})", mode="eval").body
+        except SyntaxError:
+            continue
+        if not isinstance(call, ast.Call) or call.args or not all(_literal(k.value) for k in call.keywords):
+            continue
+        given = {k.arg: ast.unparse(k.value) for k in call.keywords}
+        params = _parameters(node)
+        if set(given) == set(params) and len(given) == len(call.keywords):
+            return f"{node.name}({', '.join(given[p] for p in params)})"
+    return None
 
 
 def _code(expr: str) -> str | None:
@@ -145,15 +228,16 @@ def _code(expr: str) -> str | None:
     return expr if comment is None else expr[:comment].rstrip()
 
 
-def _stated(line: str, name: str) -> list[tuple[str, str]]:
-    """The calls of ``name`` on a line that state their result: ``f(3) == 6`` gives ``("f(3)", "6")``."""
+def _stated(line: str, name: str, *, equals: bool = False) -> list[tuple[str, str]]:
+    """The calls of ``name`` on a line that state their result: ``f(3) == 6`` gives ``("f(3)", "6")``;
+    with ``equals``, ``f(3) = 6`` too."""
     found = []
     for start in (m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\(", line)):
         end = _closing(line, start + len(name))
         if end is None:
             continue
         expr = _code(line[start:end]) or ""
-        match = STATED.match(line, end)
+        match = STATED.match(line, end) or (EQUALS.match(line, end) if equals else None)
         want = _result(match["want"]) if match else None
         if want is not None and _literal_call(expr):
             found.append((expr, want))
@@ -182,9 +266,13 @@ def _result(text: str) -> str | None:
     """The stated result: the longest literal the rest of the line starts with, up to a sentence's or a
     clause's end (``6`, and f(4) gives 8.`` gives ``6``)."""
     text = text.strip().lstrip("`").strip()
+    if (word := re.match(r"(true|false)\b", text)) is not None:  # ``is_simple_power(2, 2) => true``
+        return word[1].capitalize()
     ends = [m.start() for m in re.finditer(r"`|[,;]|\.(?:\s|$)|\s+(?:and|or|but|while|when)\s", text)]
     for end in sorted({len(text), *ends}, reverse=True):
         candidate = text[:end].strip()
+        if candidate.endswith(".") and _literal(candidate[:-1]):  # a sentence's full stop: "should be 1."
+            return candidate[:-1]
         if candidate and _literal(candidate):
             return candidate
     return None
@@ -218,6 +306,13 @@ def _calls(expr: str, name: str) -> bool:
     return name in called and "print" not in called  # a printed result is text, not the value
 
 
+def _compares(expr: str) -> bool:
+    try:
+        return isinstance(ast.parse(expr, mode="eval").body, ast.Compare)
+    except SyntaxError:
+        return False
+
+
 def as_tests(found: list[Example]) -> str:
     """A pytest module asserting each example (floats compared with pytest.approx, as printed)."""
     if not found:
@@ -235,6 +330,7 @@ def as_tests(found: list[Example]) -> str:
             continue
         value = ast.literal_eval(want)
         expected = f"pytest.approx({want})" if isinstance(value, float) else want
+        expr = f"({example.expr})" if _compares(example.expr) else example.expr  # not a chain: f(x) == 3 == True
         lines += ["", f"def test_{key}_{counts[key]}():",
-                  f"    assert {example.expr} == {expected}", ""]
+                  f"    assert {expr} == {expected}", ""]
     return "\n".join(lines).rstrip() + "\n"
