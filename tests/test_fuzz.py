@@ -120,3 +120,29 @@ def test_whole_turns_on_generated_replies_end_cleanly(tmp_path: Path) -> None:
     one_turn()
     assert len(outcomes) == 200 and "committed" in outcomes and "no_edits" in outcomes
     assert not (tmp_path / "outside.py").exists() and not Path(os.path.expanduser("~/.bashrc-chatpkg")).exists()
+
+
+DOC_PIECES = st.sampled_from([
+    ">>> f(1)", ">>> f(1) == 2", "2", "True", "f(3) = 6", "f(n) = 1 + n", "f([1, 2]) # => 'Yes'", "f(1) => true",
+    "For x = 1 the output should be 2.", "For x = [1, 2], y = 'a', the result should be (1, 'a')",
+    "Input: x = 1", "Input:", "x : [1, 2]", "y : 3", "Output: 5  # five", "Output:", "Example 1:", "f(", ")",
+    "= = =", "For For x =", "Input: [1,", "Output: [2, 1]", "f('\"') == '\\''", "f(1) ➞ False", "",
+])
+DOCS = st.lists(st.one_of(DOC_PIECES, st.text(max_size=40)), max_size=12).map("\n    ".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(doc=DOCS, params=st.sampled_from(["x", "x, y", "arr, k", ""]))
+def test_any_docstring_gives_checks_that_are_valid_python(doc: str, params: str) -> None:
+    """Whatever a docstring says, reading its examples does not fail, and the checks written from them
+    compile: a check file that is not Python would fail every candidate alike."""
+    from chatpkg.core.engine.examples import as_tests, examples
+
+    quoted = doc.replace("\\", "\\\\").replace('"""', "'''")
+    source = f'def f({params}):\n    """{quoted}\n    """\n    return 0\n'
+    try:
+        compile(source, "m.py", "exec")
+    except (SyntaxError, ValueError):
+        return  # not a module: no docstring to read
+    found = examples({"m.py": source})
+    compile(as_tests(found) or "pass\n", "test_m.py", "exec")
