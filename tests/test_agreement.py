@@ -61,18 +61,72 @@ def test_a_rewrite_that_prints_the_same_confirms_the_program_and_the_second_is_n
     assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 0
 
 
+CRASH = block("print(sum(n * n for n in nums))\n")
+
+
 def test_rewrites_that_disagree_or_crash_leave_the_step_by_step_program(root: Path) -> None:
-    crash = block("print(sum(n * n for n in nums))\n")
-    session, _ = program_session(root, [WRONG, RIGHT, crash])
+    other = block("numbers = [1, 2, 3]\nprint(len(numbers))\n")  # the third rewrite agrees with neither: 3
+    session, _ = program_session(root, [WRONG, RIGHT, CRASH, other])
 
     events = run(session, STEP)
 
     assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\n\nprint(sum(numbers) ** 2)\n"
     chosen = next(e for e in events if isinstance(e, CandidateChosen))
-    assert chosen.candidate == 0 and chosen.why.startswith("no two programs printed the same")
+    assert (chosen.candidate, chosen.tried) == (0, 4) and chosen.why.startswith("no two programs printed the same")
     tried = {e.candidate: e.failed for e in events if isinstance(e, CandidateTried)}
     assert tried[1] == [] and tried[2] == ["main.py"]  # the crash is the program's failure
     assert ended(events).outcome == "committed" and ended(events).tests.endswith("passed")
+
+
+def test_a_third_rewrite_breaks_the_tie_when_no_two_agree(root: Path) -> None:
+    """MTPB 28: the program printed 17, rewrite 1 crashed, rewrite 2 printed 99; a third rewrite,
+    chatpkg's request sampled, that prints 99 too outvotes the program with rewrite 2."""
+    session, model = program_session(root, [WRONG, CRASH, ALSO_RIGHT, RIGHT])
+
+    events = run(session, STEP)
+
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert (chosen.candidate, chosen.tried) == (2, 4) and chosen.why.startswith("rewrites 2 and 3 printed the same")
+    assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\nprint(sum([n ** 2 for n in numbers]))\n"
+    third = [e for e in events if isinstance(e, ModelRequest)][-1]
+    assert (third.role, third.candidate, third.plain) == ("rewriter", 3, False)
+    assert "to break the tie" in (describe_event(third) or "")
+    assert model.asked[-1] == model.asked[-3]  # chatpkg's request again (sampled), not the plain one
+
+
+def test_a_third_rewrite_that_prints_the_programs_answer_confirms_it(root: Path) -> None:
+    session, _ = program_session(root, [WRONG, RIGHT, CRASH, block("numbers = [1, 2, 3]\nprint(sum(numbers) ** 2)\n")])
+
+    events = run(session, STEP)
+
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 0 and chosen.why.startswith("rewrite 3 printed the same")
+    assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\n\nprint(sum(numbers) ** 2)\n"
+
+
+def test_two_crashing_rewrites_ask_no_third(root: Path) -> None:
+    session, model = program_session(root, [WRONG, CRASH, CRASH])
+
+    events = run(session, STEP)
+
+    assert len(model.asked) == 4 and next(e for e in events if isinstance(e, CandidateChosen)).tried == 3
+
+
+def test_a_step_whose_replies_changed_nothing_is_still_a_step_of_the_rewrites(root: Path) -> None:
+    """MTPB 100: "Remove the substring starting from the @" got the file back unchanged, so no commit; the
+    rewrites were never told the step and left it out."""
+    session, model = program_session(root, [FIRST, FIRST, FIRST, WRONG, RIGHT, ALSO_RIGHT], max_repairs=0,
+                                        max_format_repairs=2)
+    skipped = "Double every item of numbers."
+    assert ended(run(session, skipped)).outcome == "no_edits"
+
+    events = run(session, STEP)
+
+    assert next(e for e in events if isinstance(e, CandidateChosen)).candidate == 1
+    whole, plain = model.asked[-2][-1]["content"], model.asked[-1][0]["content"]
+    assert f"2. {skipped}\n3. {STEP}" in whole and f"2. {skipped}\n3. {STEP}" in plain
+    assert session.state.steps()[1] == skipped  # the model's history of turns still holds the committed ones
+    assert skipped not in [h.request for h in session.state.history()]
 
 
 def test_only_a_printing_step_after_others_with_candidates_is_cross_checked(root: Path) -> None:

@@ -158,3 +158,23 @@ def test_the_workspace_serves_threads_one_at_a_time(root: Path) -> None:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a reader hung"
     assert failures == []
+
+
+def test_the_steps_of_the_current_line_keep_requests_that_changed_nothing_until_their_base_is_undone() -> None:
+    """``SessionState.steps``: what the whole-program rewrites are told the user asked (agreement.py)."""
+    from chatpkg.core.engine.events import TurnCommitted, TurnEnded, TurnStarted
+    from chatpkg.core.engine.state import fold
+
+    def turn(n: int, parent: str, commit: str | None) -> list:  # type: ignore[type-arg]
+        events = [TurnStarted(n, f"step {n}", parent)]
+        if commit:
+            events.append(TurnCommitted(n, commit, "tree", f"turn {n}", parent))
+        return [*events, TurnEnded(n, "committed" if commit else "no_edits", 1, 0, 0, commit=commit)]
+
+    events = [*turn(1, "base", "c1"), *turn(2, "c1", None), *turn(3, "c1", "c3"), *turn(4, "c3", None)]
+    assert fold(events).steps() == ["step 1", "step 2", "step 3", "step 4"]
+    assert [h.request for h in fold(events).history()] == ["step 1", "step 3"]
+    undone = [*events, TurnUndone(3, "c3", "c1")]
+    assert fold(undone).steps() == ["step 1", "step 2"]  # step 4 was asked on top of the undone turn 3
+    assert fold([*undone, TurnRedone(3, "c1", "c3")]).steps() == ["step 1", "step 2", "step 3", "step 4"]
+    assert fold([*turn(1, "base", None)]).steps() == ["step 1"]

@@ -10,9 +10,17 @@ from all the session's steps at once: chatpkg's own request (the steps as one nu
 program empty) and a plain one (no system prompt, no edit format). Their printed output is compared
 with the step-by-step program's. The step-by-step program stays unless both rewrites ran, printed the
 same, and it printed something else: two framings reaching one answer outvote the third (CodeT's
-agreement, with printed output for the tests). Each rewrite is a candidate (``CandidateTried``), and
-the choice is a ``CandidateChosen`` with its reason, as in ``team.py``. When the first rewrite prints
-what the program printed, the second is not asked.
+agreement, with printed output for the tests). When no two of the three agree and a rewrite printed
+an answer, a third rewrite (chatpkg's request again, sampled) breaks the tie: it outvotes the program
+with the rewrite it agrees with, or confirms the program (MTPB 28: the program printed 17, rewrite 1
+crashed, rewrite 2 printed 99). Each rewrite is a candidate (``CandidateTried``), and the choice is a
+``CandidateChosen`` with its reason, as in ``team.py``. When the first rewrite prints what the program
+printed, the second is not asked.
+
+The steps are every request on the workspace's current line, those whose replies changed nothing
+included (``SessionState.steps``): such a step is still part of the program asked for (MTPB 100's
+"Remove the substring starting from the @" got the file back unchanged three times, and both
+rewrites left it out because they were never told it).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from chatpkg.core.engine.events import CandidateChosen, CandidateTried, Event
-from chatpkg.core.engine.team import failed_ids
+from chatpkg.core.engine.team import CANDIDATE_TEMPERATURE, failed_ids
 from chatpkg.core.models import Message
 from chatpkg.core.prompts.context import PRINT_STEP, as_program_step, build_context
 from chatpkg.core.prompts.roles import first_code_block, numbered_steps, program_messages
@@ -53,18 +61,20 @@ def agree(run: TurnRun, report: TestReport) -> Iterator[Event]:
     """The cross-check (module docstring); returns the report the turn goes on with."""
     run.answer_checked = True
     program = run.s.settings.program or ""
-    steps = [item.request for item in run.s.state.history()] + [run.text]
+    steps = run.s.state.steps() + [run.text]
     texts = {0: run.edited.get(program, "")}
     outputs: dict[int, str | None] = {0: report.program_output}
     yield run.s.emit(CandidateTried(run.turn, 0, sorted(report.passed_ids), []))
-    for index in (1, 2):  # chatpkg's request, then the plain one
-        messages = _chatpkg_messages(run, steps, program) if index == 1 else program_messages(steps, program)
-        yield run._request_event(count_message_tokens(messages), role=ROLE, candidate=index,
-                                 messages=len(messages), plain=index == 2)
-        reply = yield from run._ask(messages, role=ROLE, candidate=index)
-        outputs[index], texts[index] = yield from _try(run, program, first_code_block(reply), index)
-        if index == 1 and outputs[1] == outputs[0]:
+    for index in (1, 2, 3):  # chatpkg's request, the plain one, chatpkg's again sampled
+        if index == 2 and outputs[1] == outputs[0] or index == 3 and not _undecided(outputs):
             break
+        plain = index == 2
+        messages = program_messages(steps, program) if plain else _chatpkg_messages(run, steps, program)
+        model = run.s.model.with_sampling(CANDIDATE_TEMPERATURE, index) if index == 3 else None
+        yield run._request_event(count_message_tokens(messages), role=ROLE, candidate=index,
+                                 messages=len(messages), plain=plain)
+        reply = yield from run._ask(messages, role=ROLE, candidate=index, model=model)
+        outputs[index], texts[index] = yield from _try(run, program, first_code_block(reply), index)
     chosen, why = _choose(outputs)
     yield run.s.emit(CandidateChosen(run.turn, chosen, len(outputs), why))
     run.notes.append(f"checked the printed answer against {len(outputs) - 1} rewrite(s) of the whole program; "
@@ -93,13 +103,27 @@ def _try(run: TurnRun, program: str, code: str | None, index: int) -> Iterator[E
     return (report.program_output if report.ok and report.program_ran else None), text
 
 
-def _choose(outputs: dict[int, str | None]) -> tuple[int, str]:
-    """The step-by-step program (0) unless both rewrites printed one answer that it did not."""
+def _undecided(outputs: dict[int, str | None]) -> bool:
+    """Whether the first two rewrites leave the answer open: neither printed the program's answer nor
+    the same as the other, and at least one printed an answer of its own (two crashes are no evidence)."""
     mine, first, second = outputs[0], outputs.get(1), outputs.get(2)
+    printed = [o for o in (first, second) if o is not None]
+    return bool(printed) and mine not in (first, second) and (first is None or first != second)
+
+
+def _choose(outputs: dict[int, str | None]) -> tuple[int, str]:
+    """The step-by-step program (0) unless two rewrites printed one answer that it did not."""
+    mine, first, second, third = outputs[0], outputs.get(1), outputs.get(2), outputs.get(3)
     if first == mine:
         return 0, "rewrite 1 printed the same"
     if first is not None and first == second:
         return 1, "both rewrites printed the same, and the step-by-step program printed something else"
     if second == mine:
         return 0, "rewrite 2 printed the same; rewrite 1 did not"
+    if 3 in outputs and third == mine:
+        return 0, "rewrite 3 printed the same; rewrites 1 and 2 did not"
+    for index, other in ((1, first), (2, second)):
+        if third is not None and third == other:
+            return index, (f"rewrites {index} and 3 printed the same, and the step-by-step program printed "
+                           "something else")
     return 0, "no two programs printed the same: the step-by-step program stands"

@@ -89,6 +89,15 @@ class SessionState:
             for r in (self.turns[n] for n in self.active)
         ]
 
+    def steps(self) -> list[str]:
+        """What the user asked on the workspace's current line, oldest first: the active turns' requests
+        and those of turns on that line whose replies changed nothing (``no_edits``: the request stands;
+        an undone turn's, or one started from a commit since undone, does not)."""
+        base = self.turns[min(self.turns)].parent if self.turns else None  # HEAD before the first turn
+        line = {self.turns[n].commit for n in self.active} | {base}
+        return [record.text for n, record in sorted(self.turns.items())
+                if n in self.active or record.outcome == "no_edits" and record.parent in line]
+
     def last_report(self) -> dict[str, Any] | None:
         current = self.current
         return current.report if current else None
