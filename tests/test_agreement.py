@@ -104,6 +104,17 @@ def test_a_third_rewrite_that_prints_the_programs_answer_confirms_it(root: Path)
     assert (root / "main.py").read_text() == "numbers = [1, 2, 3]\n\nprint(sum(numbers) ** 2)\n"
 
 
+def test_a_third_rewrite_agreeing_with_the_first_decides_nothing(root: Path) -> None:
+    """MTPB 30: rewrites 1 and 3 are one framing sampled twice; both set ``f = 5`` for "the positive integer
+    2", and their agreement replaced a program that printed the right answer."""
+    session, _ = program_session(root, [WRONG, RIGHT, CRASH, RIGHT])
+
+    events = run(session, STEP)
+
+    chosen = next(e for e in events if isinstance(e, CandidateChosen))
+    assert chosen.candidate == 0 and chosen.why.startswith("no two programs printed the same")
+
+
 def test_two_crashing_rewrites_ask_no_third(root: Path) -> None:
     session, model = program_session(root, [WRONG, CRASH, CRASH])
 

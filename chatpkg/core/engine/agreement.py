@@ -11,9 +11,10 @@ program empty) and a plain one (no system prompt, no edit format). Their printed
 with the step-by-step program's. The step-by-step program stays unless both rewrites ran, printed the
 same, and it printed something else: two framings reaching one answer outvote the third (CodeT's
 agreement, with printed output for the tests). When no two of the three agree and a rewrite printed
-an answer, a third rewrite (chatpkg's request again, sampled) breaks the tie: it outvotes the program
-with the rewrite it agrees with, or confirms the program (MTPB 28: the program printed 17, rewrite 1
-crashed, rewrite 2 printed 99). Each rewrite is a candidate (``CandidateTried``), and the choice is a
+an answer, a third rewrite (chatpkg's request again, sampled) breaks the tie: agreeing with rewrite 2
+it outvotes the program (MTPB 28: the program printed 17, rewrite 1 crashed, rewrite 2 printed 99),
+agreeing with the program it confirms it. Its agreement with rewrite 1 counts for nothing: one framing
+sampled twice shares its misreadings (MTPB 30: both set ``f = 5`` for "the positive integer 2"). Each rewrite is a candidate (``CandidateTried``), and the choice is a
 ``CandidateChosen`` with its reason, as in ``team.py``. When the first rewrite prints what the program
 printed, the second is not asked.
 
@@ -122,8 +123,6 @@ def _choose(outputs: dict[int, str | None]) -> tuple[int, str]:
         return 0, "rewrite 2 printed the same; rewrite 1 did not"
     if 3 in outputs and third == mine:
         return 0, "rewrite 3 printed the same; rewrites 1 and 2 did not"
-    for index, other in ((1, first), (2, second)):
-        if third is not None and third == other:
-            return index, (f"rewrites {index} and 3 printed the same, and the step-by-step program printed "
-                           "something else")
+    if third is not None and third == second:  # not with rewrite 1: one framing, sampled twice, errs alike
+        return 2, "rewrites 2 and 3 printed the same, and the step-by-step program printed something else"
     return 0, "no two programs printed the same: the step-by-step program stands"
