@@ -179,13 +179,12 @@ def _input_output(doc: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> lis
     """``Input: arr = [4, 2], k = 1`` then ``Output: [4]``: the call with those inputs, and the result (a
     comment after it left out). Inputs as ``name : value`` lines are read as ``name = value``; one bare
     literal is the argument of a function that takes one."""
-    found = []
+    found, one = [], len(_parameters(node)) == 1
     for match in IN_OUT.finditer(doc):
         lines = [re.sub(r"^(\w+)\s*:\s*", r"\1 = ", text.strip()) for text in match["inputs"].splitlines()]
         inputs = ", ".join(text for text in lines if text)
-        params = _parameters(node)
         call = _named_call(node, inputs)
-        if call is None and len(params) == 1 and _literal(inputs):
+        if call is None and one and _literal(inputs):
             call = f"{node.name}({inputs})"
         want = _result(re.sub(r"\s+#.*$", "", match["want"]))
         if call and want is not None:
