@@ -14,9 +14,10 @@ agreement, with printed output for the tests). When no two of the three agree an
 an answer, a third rewrite (chatpkg's request again, sampled) breaks the tie: agreeing with rewrite 2
 it outvotes the program (MTPB 28: the program printed 17, rewrite 1 crashed, rewrite 2 printed 99),
 agreeing with the program it confirms it. Its agreement with rewrite 1 counts for nothing: one framing
-sampled twice shares its misreadings (MTPB 30: both set ``f = 5`` for "the positive integer 2"). Each rewrite is a candidate (``CandidateTried``), and the choice is a
-``CandidateChosen`` with its reason, as in ``team.py``. When the first rewrite prints what the program
-printed, the second is not asked.
+sampled twice shares its misreadings (MTPB 30: both set ``f = 5`` for "the positive integer 2").
+Each rewrite is a candidate (``CandidateTried``), and the choice is a ``CandidateChosen`` with its
+reason, as in ``team.py``. When the first rewrite prints what the program printed, the second is not
+asked.
 
 The steps are every request on the workspace's current line, those whose replies changed nothing
 included (``SessionState.steps``): such a step is still part of the program asked for (MTPB 100's
