@@ -200,7 +200,7 @@ def _named_call(node: ast.FunctionDef | ast.AsyncFunctionDef, inputs: str) -> st
     """The call that gives the function the inputs named (``s = "ab", c = "b"``), its parameters in their
     order; None unless every parameter is named once with a literal and nothing else is. Prose after the
     inputs (``N = 1000, the sum of digits will be 1``) is cut at a comma."""
-    parts = inputs.split(",")
+    parts, params = inputs.split(","), _parameters(node)
     for count in range(len(parts), 0, -1):
         try:
             call = ast.parse(f"f({','.join(parts[:count])})", mode="eval").body
@@ -209,7 +209,6 @@ def _named_call(node: ast.FunctionDef | ast.AsyncFunctionDef, inputs: str) -> st
         if not isinstance(call, ast.Call) or call.args or not all(_literal(k.value) for k in call.keywords):
             continue
         given = {k.arg: ast.unparse(k.value) for k in call.keywords}
-        params = _parameters(node)
         if set(given) == set(params) and len(given) == len(call.keywords):
             return f"{node.name}({', '.join(given[p] for p in params)})"
     return None

@@ -75,8 +75,9 @@ def _describe(event: Event) -> str | None:
         return f"redid turn {event.turn}: at {event.to_commit[:7]}"
     if isinstance(event, ModelRequest):
         if event.role == "rewriter":
-            how = "asked plainly, to check what it prints" if event.plain else "one request with every step, " + (
-                "sampled, to break the tie" if event.candidate == 3 else "to check what it prints")
+            how = ("asked plainly, to check what it prints" if event.plain
+                   else "one request with every step, sampled, to break the tie" if event.candidate == 3
+                   else "one request with every step, to check what it prints")
             return f"rewrite {event.candidate}: the whole program again, {how}"
         if event.role != "coder":
             return ROLE_STEPS.get(event.role, event.role)
